@@ -1,0 +1,5 @@
+import sys
+
+from avstudio.cli import main
+
+sys.exit(main())

@@ -1,0 +1,194 @@
+"""Track types and their array layouts (see DESIGN.md, "Project on disk").
+
+A track is a few named numpy arrays plus a small JSON-able ``meta`` dict. Each kind declares its
+arrays (dtype and shape pattern) and is validated on creation and on load, so a damaged or foreign
+file is refused with a message instead of flowing into the editor.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import ClassVar
+
+import numpy as np
+
+
+class Flag(IntEnum):
+    """Per-point state of a keypoint or landmark."""
+
+    AUTO = 0          # as the analysis produced it
+    EDITED = 1        # a user's anchor: smoothing, interpolation and re-analysis never move it
+    INTERPOLATED = 2  # filled in between anchors
+    MISSING = 3       # not detected / hidden: coordinates are meaningless
+
+
+# Shape patterns: "T" is the track's length (shared by all its arrays), other letters are free
+# per-array dimensions (J joints, D coefficients, B bins), digits are fixed sizes.
+@dataclass
+class Track:
+    """Base class: subclasses set ``kind`` and ``schema``."""
+
+    kind: ClassVar[str] = ""
+    schema: ClassVar[dict[str, tuple[str, str]]] = {}
+
+    arrays: dict[str, np.ndarray] = field(repr=False)
+    meta: dict = field(default_factory=dict)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ---- validation -------------------------------------------------------------------------
+    def validate(self) -> None:
+        missing = set(self.schema) - set(self.arrays)
+        if missing:
+            raise ValueError(f"{self.kind} track lacks array(s): {', '.join(sorted(missing))}")
+        extra = set(self.arrays) - set(self.schema)
+        if extra:
+            raise ValueError(f"{self.kind} track has unknown array(s): {', '.join(sorted(extra))}")
+        sizes: dict[str, int] = {}
+        for name, (dtype, pattern) in self.schema.items():
+            arr = self.arrays[name]
+            if not isinstance(arr, np.ndarray):
+                raise ValueError(f"{name} must be a numpy array")
+            if arr.dtype != np.dtype(dtype):
+                raise ValueError(f"{name} must be {dtype}, got {arr.dtype}")
+            if arr.ndim != len(pattern):
+                raise ValueError(f"{name} must have {len(pattern)} dimensions ({pattern}), got shape {arr.shape}")
+            for dim, size in zip(pattern, arr.shape):
+                if dim.isdigit():
+                    if size != int(dim):
+                        raise ValueError(f"{name} has shape {arr.shape}, expected {pattern}")
+                elif sizes.setdefault(dim, size) != size:
+                    raise ValueError(f"{name} has {dim}={size} but another array has {dim}={sizes[dim]}")
+            if arr.dtype.kind == "f" and name in self.finite_arrays and not np.isfinite(arr).all():
+                raise ValueError(f"{name} contains NaN or infinite values")
+
+    finite_arrays: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def length(self) -> int:
+        first = next(iter(self.schema))
+        return int(self.arrays[first].shape[0])
+
+    def copy(self) -> Track:
+        return type(self)({k: v.copy() for k, v in self.arrays.items()}, dict(self.meta), self.id, self.name)
+
+    # ---- (de)serialization --------------------------------------------------------------------
+    def index_entry(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "meta": self.meta, "length": self.length}
+
+    @staticmethod
+    def create(kind: str, arrays: dict[str, np.ndarray], meta: dict, track_id: str, name: str) -> Track:
+        try:
+            cls = TRACK_KINDS[kind]
+        except KeyError:
+            raise ValueError(f"unknown track kind {kind!r}") from None
+        return cls(arrays, meta, track_id, name)
+
+
+@dataclass
+class PointTrack(Track):
+    """Points per frame: ``points`` (T, J, 3) float32 = x, y in source-frame pixels + confidence in
+    [0, 1]; ``flags`` (T, J) uint8 of :class:`Flag`. ``meta['skeleton']`` names the layout."""
+
+    schema: ClassVar[dict[str, tuple[str, str]]] = {
+        "points": ("float32", "TJ3"),
+        "flags": ("uint8", "TJ"),
+    }
+
+    @classmethod
+    def empty(cls, frames: int, joints: int, skeleton: str, media_id: str | None = None,
+              name: str = "") -> PointTrack:
+        """A track with every point MISSING."""
+        points = np.zeros((frames, joints, 3), np.float32)
+        flags = np.full((frames, joints), Flag.MISSING, np.uint8)
+        return cls({"points": points, "flags": flags}, {"skeleton": skeleton, "media_id": media_id}, name=name)
+
+    @property
+    def points(self) -> np.ndarray:
+        return self.arrays["points"]
+
+    @property
+    def flags(self) -> np.ndarray:
+        return self.arrays["flags"]
+
+    def validate(self) -> None:
+        super().validate()
+        if "skeleton" not in self.meta:
+            raise ValueError(f"{self.kind} track needs meta['skeleton']")
+        flags = self.arrays["flags"]
+        if flags.size and flags.max() > max(Flag):
+            raise ValueError("flags hold values that are not keypoint flags")
+        present = flags != Flag.MISSING
+        if not np.isfinite(self.arrays["points"][present]).all():
+            raise ValueError("points contain NaN or infinite values where not MISSING")
+
+
+@dataclass
+class PoseTrack(PointTrack):
+    kind: ClassVar[str] = "pose"
+
+
+@dataclass
+class LandmarkTrack(PointTrack):
+    kind: ClassVar[str] = "landmarks"
+
+
+@dataclass
+class F0Track(Track):
+    """Pitch on the WORLD grid: ``f0`` (N,) float32 in Hz (0 where unvoiced), ``voiced`` (N,) uint8.
+    ``meta['frame_period_ms']`` (5.0) and ``meta['sample_rate']`` place it in time."""
+
+    kind: ClassVar[str] = "f0"
+    schema: ClassVar[dict[str, tuple[str, str]]] = {
+        "f0": ("float32", "T"),
+        "voiced": ("uint8", "T"),
+    }
+    finite_arrays: ClassVar[tuple[str, ...]] = ("f0",)
+
+    def validate(self) -> None:
+        super().validate()
+        if float(self.meta.get("frame_period_ms", 0)) <= 0:
+            raise ValueError("f0 track needs a positive meta['frame_period_ms']")
+        if (self.arrays["f0"] < 0).any():
+            raise ValueError("f0 holds negative frequencies")
+
+    def times(self) -> np.ndarray:
+        return np.arange(self.length) * (float(self.meta["frame_period_ms"]) / 1000.0)
+
+
+@dataclass
+class FeatureTrack(Track):
+    """Frame-wise features on the WORLD grid: ``values`` (N, D) float32 (MCEPs, aperiodicity).
+    ``meta['feature']`` says which."""
+
+    kind: ClassVar[str] = "features"
+    schema: ClassVar[dict[str, tuple[str, str]]] = {"values": ("float32", "TD")}
+    finite_arrays: ClassVar[tuple[str, ...]] = ("values",)
+
+
+@dataclass
+class AudioTrack(Track):
+    """A reference to audio: a media file of the project (``meta['media_id']``, optional
+    ``meta['stream']``) or a rendered file under the project (``meta['file']``). No arrays."""
+
+    kind: ClassVar[str] = "audio"
+    schema: ClassVar[dict[str, tuple[str, str]]] = {}
+
+    @property
+    def length(self) -> int:
+        return 0
+
+    def validate(self) -> None:
+        super().validate()
+        if not (self.meta.get("media_id") or self.meta.get("file")):
+            raise ValueError("an audio track needs meta['media_id'] or meta['file']")
+
+
+TRACK_KINDS: dict[str, type[Track]] = {
+    cls.kind: cls for cls in (PoseTrack, LandmarkTrack, F0Track, FeatureTrack, AudioTrack)
+}

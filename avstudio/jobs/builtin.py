@@ -1,0 +1,36 @@
+"""Jobs the foundation ships: probing media, exporting. Functions here are addressable by the
+subprocess runner as "avstudio.jobs.builtin:<name>" and return JSON-able results."""
+
+from __future__ import annotations
+
+import time
+
+from avstudio.jobs.protocol import Progress
+
+
+def sleep_steps(steps: int = 10, delay: float = 0.1, fail_at: int | None = None, handle=None):
+    """A diagnostic job: ``steps`` steps of ``delay`` seconds (used to check runners end to end)."""
+    from avstudio.core.errors import JobError
+
+    for i in range(steps):
+        if handle is not None and handle.stop_requested:
+            return {"completed": i, "stopped": True}
+        if fail_at is not None and i == fail_at:
+            raise JobError(f"Step {i} failed on purpose.")
+        time.sleep(delay)
+        yield Progress(i + 1, steps, f"step {i + 1}/{steps}", data={"step": i + 1})
+    return {"completed": steps, "stopped": False}
+
+
+def spawn_and_wait(pid_file: str, seconds: float = 60.0):
+    """A diagnostic job that starts a grandchild process and waits: checks process-group kills."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", f"import time; time.sleep({seconds})"])
+    with open(pid_file, "w") as f:
+        f.write(str(child.pid))
+    for i in range(int(seconds * 10)):
+        time.sleep(0.1)
+        yield Progress(i, None, "waiting")
+    return None

@@ -1,0 +1,1 @@
+"""Media I/O: probing, frame-exact decoding, audio loading, export. Built on PyAV (FFmpeg)."""
