@@ -135,7 +135,7 @@ class Project:
         if p.is_absolute():
             out.append(p)
         elif self.folder is not None:
-            out.append(self.folder / p)
+            out.append(Path(os.path.normpath(self.folder / p)))
         if ref.abs_path:
             out.append(Path(ref.abs_path))
         return out

@@ -82,9 +82,16 @@ class Timebase:
         return int(min(max(index, 0), self.frame_count - 1))
 
     def frame_to_sample(self, frame: int, sample_rate: int) -> int:
-        return int(round(self.frame_to_seconds(frame) * sample_rate))
+        """The first audio sample at or after the start of ``frame``."""
+        if self.timestamps is None:
+            # Exact rational arithmetic: ceil(frame * rate / fps), so the sample lies inside the frame.
+            return -((-frame * sample_rate * self.fps.denominator) // self.fps.numerator)
+        return int(np.ceil(self.frame_to_seconds(frame) * sample_rate - 1e-6))
 
     def sample_to_frame(self, sample: int, sample_rate: int) -> int:
+        if self.timestamps is None and self.frame_count:
+            index = (sample * self.fps.numerator) // (sample_rate * self.fps.denominator)
+            return int(min(max(index, 0), self.frame_count - 1))
         return self.seconds_to_frame(sample / sample_rate)
 
     def to_json(self) -> dict:
