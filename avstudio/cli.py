@@ -64,7 +64,7 @@ class ProgressBar:
 
 def run_job(job, *args, name: str, quiet: bool = False, **kwargs):
     """Run a job on the thread runner with a progress bar; Ctrl+C cancels it cleanly."""
-    from avstudio.jobs.protocol import JobState
+    from avstudio.core.progress import JobState
     from avstudio.jobs.thread_runner import ThreadRunner
 
     bar = None if quiet else ProgressBar()

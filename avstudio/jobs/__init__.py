@@ -1,3 +1,2 @@
-"""Long work as jobs: generators yielding Progress, run by a thread or a subprocess runner."""
-
-from avstudio.jobs.protocol import Progress, JobState, drive  # noqa: F401
+"""Runners for long work: a thread runner and a subprocess runner (JSON lines, process-group kill).
+The job protocol itself (Progress, drive) is plain data in :mod:`avstudio.core.progress`."""

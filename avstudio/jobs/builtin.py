@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from avstudio.jobs.protocol import Progress
+from avstudio.core.progress import Progress
 
 
 def sleep_steps(steps: int = 10, delay: float = 0.1, fail_at: int | None = None, handle=None):

@@ -9,7 +9,7 @@ import uuid
 from typing import Any, Callable
 
 from avstudio.core.errors import UserError
-from avstudio.jobs.protocol import EtaEstimator, JobState, Progress
+from avstudio.core.progress import EtaEstimator, JobState, Progress
 
 Listener = Callable[["JobHandle"], None]
 

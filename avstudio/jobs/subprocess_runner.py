@@ -16,7 +16,7 @@ from collections import deque
 
 from avstudio.core.errors import JobError
 from avstudio.jobs.handle import JobHandle
-from avstudio.jobs.protocol import JobState, Progress
+from avstudio.core.progress import JobState, Progress
 
 KILL_GRACE_S = 3.0
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from avstudio.core.errors import Cancelled
 from avstudio.jobs.handle import JobHandle
-from avstudio.jobs.protocol import JobState, drive
+from avstudio.core.progress import JobState, drive
 
 
 class ThreadRunner:

@@ -17,7 +17,7 @@ import numpy as np
 
 from avstudio.core.atomic import TEMP_PREFIX
 from avstudio.core.errors import MediaError
-from avstudio.jobs.protocol import Progress
+from avstudio.core.progress import Progress
 from avstudio.media.audio import Audio
 from avstudio.media.errors import media_errors
 

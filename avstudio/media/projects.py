@@ -16,7 +16,7 @@ import numpy as np
 from avstudio.core.errors import MediaError, ProjectError
 from avstudio.core.project import Project
 from avstudio.core.store import new_project_folder, save_project
-from avstudio.jobs.protocol import Progress
+from avstudio.core.progress import Progress
 from avstudio.media.audio import Audio, load_audio
 from avstudio.media.export import ExportSettings, export_video
 from avstudio.media.probe import probe, require_video

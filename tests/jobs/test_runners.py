@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from avstudio.core.errors import MediaError
-from avstudio.jobs.protocol import EtaEstimator, JobState, Progress
+from avstudio.core.progress import EtaEstimator, JobState, Progress
 from avstudio.jobs.subprocess_runner import SubprocessRunner
 from avstudio.jobs.thread_runner import ThreadRunner
 from avstudio.jobs.builtin import sleep_steps

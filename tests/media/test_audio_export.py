@@ -6,9 +6,9 @@ import pytest
 import soundfile as sf
 
 from avstudio.core.errors import MediaError
-from avstudio.jobs.protocol import run_to_end
+from avstudio.core.progress import run_to_end
 from avstudio.jobs.thread_runner import ThreadRunner
-from avstudio.jobs.protocol import JobState
+from avstudio.core.progress import JobState
 from avstudio.media.audio import Audio, load_audio, write_audio
 from avstudio.media.export import ExportSettings, export_video
 from avstudio.media.probe import probe

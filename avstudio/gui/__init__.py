@@ -1,0 +1,1 @@
+"""The editor: PySide6 + pyqtgraph. The only package that imports Qt."""
