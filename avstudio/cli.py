@@ -95,6 +95,12 @@ def cmd_gui(args) -> int:
     return run_app(args.project)
 
 
+def cmd_demo(args) -> int:
+    from avstudio.gui.app import run_app
+
+    return run_app(demo=True)
+
+
 def cmd_info(args) -> int:
     from avstudio.media.probe import probe
 
@@ -153,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gui", help="open the editor (the default)")
     g.add_argument("project", nargs="?", help="project folder (.avproj) to open")
     g.set_defaults(func=cmd_gui)
+
+    d = sub.add_parser("demo", help="open the editor on (a copy of) the bundled demo project")
+    d.set_defaults(func=cmd_demo)
 
     i = sub.add_parser("info", help="describe media files (streams, exact fps, frame count)")
     i.add_argument("media", nargs="+")

@@ -34,7 +34,9 @@ def add_media(project: Project, path: str | os.PathLike, role: str):
     elif role in VOICE_ROLES and not info.audio:
         raise MediaError(f"{path} has no audio stream, so it cannot be the {role.replace('_', ' ')}.",
                          path=str(path))
-    return project.add_media(path, role, info.to_json())
+    summary = info.to_json()
+    summary.pop("path", None)  # the reference keeps the (relative) path; no machine path in the project
+    return project.add_media(path, role, summary)
 
 
 def create_project(folder: str | os.PathLike, *, source=None, target=None, source_voice=None,

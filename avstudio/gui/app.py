@@ -1,0 +1,59 @@
+"""Start the editor."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+from avstudio.gui.qtenv import sanitize_qt_env
+
+DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo" / "Demo.avproj"
+
+
+def user_demo_copy() -> Path:
+    """The bundled demo, copied once to the user's data folder so edits never touch the install."""
+    from PySide6.QtCore import QStandardPaths
+
+    base = Path(QStandardPaths.writableLocation(QStandardPaths.AppDataLocation) or Path.home() / ".avstudio")
+    dest = base / "Demo.avproj"
+    if not (dest / "project.json").is_file():
+        if not (DEMO / "project.json").is_file():
+            from avstudio.core.errors import ProjectError
+            raise ProjectError(f"The demo project is missing from this installation ({DEMO}).")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(DEMO, dest, dirs_exist_ok=True)
+    return dest
+
+
+def create_app():
+    sanitize_qt_env()
+    from PySide6.QtWidgets import QApplication
+
+    from avstudio.gui.theme import apply_theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("AVStudio")
+    app.setOrganizationName("AVStudio")
+    app.setApplicationDisplayName("AV Studio")
+    apply_theme(app)
+    return app
+
+
+def run_app(project: str | None = None, demo: bool = False) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = create_app()
+    from avstudio.gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    if demo:
+        from avstudio.core.errors import UserError
+        try:
+            project = str(user_demo_copy())
+        except UserError as exc:
+            window.show_error("Cannot open the demo", exc)
+    if project:
+        window.open_project(project)
+    return app.exec()

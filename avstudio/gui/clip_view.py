@@ -1,0 +1,91 @@
+"""One clip on screen: a title, the frame (zoom and pan with the mouse), and a drop target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"}
+AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".m4a", ".aac", ".opus"}
+
+
+def dropped_paths(event) -> list[Path]:
+    if not event.mimeData().hasUrls():
+        return []
+    return [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+
+
+class ClipView(QWidget):
+    """Shows frames of one role (source or target). Emits ``mediaDropped(role, path)``."""
+
+    mediaDropped = Signal(str, str)
+
+    def __init__(self, role: str, parent=None):
+        super().__init__(parent)
+        self.role = role
+        self.frame_index: int | None = None
+        self.setAcceptDrops(True)
+        self.title = QLabel(role.title())
+        self.title.setObjectName("clipTitle")
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.view.setDefaultPadding(0.0)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.image)
+        self.placeholder = QLabel(f"Drop a {role} video here\nor use File ▸ Set {role.title()} Clip…")
+        self.placeholder.setAlignment(Qt.AlignCenter)
+        self.placeholder.setObjectName("muted")
+        self.stack = QStackedLayout()
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(self.graphics)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.setSpacing(2)
+        lay.addWidget(self.title)
+        lay.addLayout(self.stack, 1)
+        self.setToolTip(f"The {role} clip. Scroll to zoom, drag to pan, double-click to fit.")
+        self.graphics.scene().sigMouseClicked.connect(self._clicked)
+        self._size: tuple[int, int] | None = None
+
+    def set_clip(self, name: str | None, size: tuple[int, int] | None, missing: bool = False) -> None:
+        self._size = size
+        self.frame_index = None
+        if name is None:
+            self.title.setText(self.role.title())
+            self.stack.setCurrentWidget(self.placeholder)
+            self.image.clear()
+            return
+        self.title.setText(f"{self.role.title()} — {name}" + ("  (missing: relink it)" if missing else ""))
+        if missing or size is None:
+            self.placeholder.setText(f"{name} was not found.\nUse File ▸ Relink Missing Media…")
+            self.stack.setCurrentWidget(self.placeholder)
+            return
+        self.stack.setCurrentWidget(self.graphics)
+        self.image.setImage(np.zeros((size[1], size[0], 3), np.uint8), autoLevels=False, levels=(0, 255))
+        self.view.autoRange(padding=0)
+
+    def show_frame(self, index: int, rgb: np.ndarray) -> None:
+        self.frame_index = index
+        self.image.setImage(rgb, autoLevels=False, levels=(0, 255))
+
+    def _clicked(self, event) -> None:
+        if event.double():
+            self.view.autoRange(padding=0)
+
+    # ---- drag & drop ----------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        paths = dropped_paths(event)
+        if paths and paths[0].suffix.lower() in VIDEO_SUFFIXES:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        paths = dropped_paths(event)
+        if paths:
+            self.mediaDropped.emit(self.role, str(paths[0]))
+            event.acceptProposedAction()

@@ -1,0 +1,529 @@
+"""The main window: source and target clips side by side, transport, jobs and log panels."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QSlider, QSplitter, QStyle, QToolButton, QVBoxLayout, QWidget)
+
+from avstudio.core.errors import UserError
+from avstudio.core.progress import JobState
+from avstudio.core.project import Project
+from avstudio.core.store import (PROJECT_FILE, autosave_project, find_recovery, load_project, new_project_folder,
+                                 recover_project, save_project)
+from avstudio.gui.clip_view import AUDIO_SUFFIXES, VIDEO_SUFFIXES, ClipView, dropped_paths
+from avstudio.gui.export_dialog import ExportDialog
+from avstudio.gui.frame_loader import FrameLoader
+from avstudio.gui.jobs import JobManager
+from avstudio.gui.jobs_panel import JobsPanel
+from avstudio.gui.log_panel import LogPanel
+from avstudio.gui.playback import AudioClock, Player, SilentClock, audio_output_available
+from avstudio.media.audio import load_audio
+from avstudio.media.projects import add_media, export_project
+from avstudio.media.video import VideoSource
+
+log = logging.getLogger("avstudio.gui")
+
+AUTOSAVE_MS = 120_000
+MAX_RECENT = 10
+
+
+def fmt_time(seconds: float) -> str:
+    m, s = divmod(max(0.0, seconds), 60)
+    return f"{int(m):02d}:{s:05.2f}"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, ask=True):
+        super().__init__()
+        self.settings = settings or QSettings("AVStudio", "AVStudio")
+        self.ask = ask  # False in tests: dialogs that would block take their default answer
+        self.project: Project | None = None
+        self.loaders: dict[str, FrameLoader] = {}
+        self.jobs = JobManager(self)
+        self.player = Player(self)
+        self.setWindowTitle("AV Studio")
+        self.resize(1280, 800)
+        self.setAcceptDrops(True)
+
+        # Clips
+        self.views = {role: ClipView(role) for role in ("source", "target")}
+        for v in self.views.values():
+            v.mediaDropped.connect(self.set_media)
+        split = QSplitter(Qt.Horizontal)
+        for v in self.views.values():
+            split.addWidget(v)
+
+        # Transport
+        style = self.style()
+        self.play_button = QToolButton()
+        self.play_button.setIcon(style.standardIcon(QStyle.SP_MediaPlay))
+        self.play_button.setToolTip("Play / pause (Space)")
+        self.play_button.clicked.connect(self.player.toggle)
+        back = QToolButton()
+        back.setIcon(style.standardIcon(QStyle.SP_MediaSeekBackward))
+        back.setToolTip("Previous frame (←); 10 frames with Ctrl+←")
+        back.clicked.connect(lambda: self.player.step(-1))
+        fwd = QToolButton()
+        fwd.setIcon(style.standardIcon(QStyle.SP_MediaSeekForward))
+        fwd.setToolTip("Next frame (→); 10 frames with Ctrl+→")
+        fwd.clicked.connect(lambda: self.player.step(1))
+        self.scrub = QSlider(Qt.Horizontal)
+        self.scrub.setToolTip("Scrub through the clip")
+        self.scrub.valueChanged.connect(self._scrubbed)
+        self.timecode = QLabel("--:--.-- / --:--.--")
+        self.timecode.setObjectName("timecode")
+        self.clock_label = QLabel("")
+        self.clock_label.setObjectName("muted")
+        transport = QHBoxLayout()
+        for w in (back, self.play_button, fwd):
+            transport.addWidget(w)
+        transport.addWidget(self.scrub, 1)
+        transport.addWidget(self.timecode)
+        transport.addWidget(self.clock_label)
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(split, 1)
+        lay.addLayout(transport)
+        self.setCentralWidget(central)
+
+        # Docks
+        self.jobs_panel = JobsPanel(self.jobs)
+        self.log_panel = LogPanel()
+        self.jobs_dock = self._dock("Jobs", self.jobs_panel, Qt.RightDockWidgetArea)
+        self.log_dock = self._dock("Log", self.log_panel, Qt.BottomDockWidgetArea)
+        self.resizeDocks([self.jobs_dock], [340], Qt.Horizontal)
+        self.resizeDocks([self.log_dock], [130], Qt.Vertical)
+        self.statusBar().showMessage("Open a project, or drop a source and a target video on the two panes.")
+
+        self.player.frameChanged.connect(self._frame_changed)
+        self.player.playingChanged.connect(self._playing_changed)
+        self.jobs.finished.connect(self._job_finished)
+        self._build_menus()
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.setInterval(AUTOSAVE_MS)
+        self._autosave_timer.timeout.connect(self.autosave)
+        self._autosave_timer.start()
+        self._audio_job = None
+        self._update_title()
+
+    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # ---- menus & shortcuts --------------------------------------------------------------------
+    def _action(self, menu, text, slot, shortcut=None, tip=None) -> QAction:
+        a = QAction(text, self)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+            a.setShortcutContext(Qt.WindowShortcut)
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(tip)
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        return a
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self._action(f, "&New Project…", self.new_project_dialog, QKeySequence.New, "Create a project folder")
+        self._action(f, "&Open Project…", self.open_project_dialog, QKeySequence.Open, "Open an .avproj folder")
+        self.recent_menu = f.addMenu("Open &Recent")
+        self._fill_recent()
+        self._action(f, "&Save", self.save, QKeySequence.Save, "Save the project")
+        self._action(f, "Save &As…", self.save_as_dialog, QKeySequence.SaveAs, "Save the project in a new folder")
+        f.addSeparator()
+        for role in ("source", "target"):
+            self._action(f, f"Set {role.title()} Clip…", lambda _=False, r=role: self.choose_media(r))
+        for role in ("source_voice", "target_voice"):
+            self._action(f, f"Set {role.replace('_', ' ').title()}…", lambda _=False, r=role: self.choose_media(r))
+        self._action(f, "Relink Missing Media…", self.relink_dialog, tip="Point moved media files at their new place")
+        f.addSeparator()
+        self.export_action = self._action(f, "&Export Video…", self.export_dialog, "Ctrl+E", "Render an MP4")
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, QKeySequence.Quit)
+
+        p = mb.addMenu("&Playback")
+        self._action(p, "Play / Pause", self.player.toggle, "Space")
+        self._action(p, "Next Frame", lambda: self.player.step(1), "Right")
+        self._action(p, "Previous Frame", lambda: self.player.step(-1), "Left")
+        self._action(p, "Forward 10 Frames", lambda: self.player.step(10), "Ctrl+Right")
+        self._action(p, "Back 10 Frames", lambda: self.player.step(-10), "Ctrl+Left")
+        self._action(p, "First Frame", lambda: self.player.step(-10**9), "Home")
+        self._action(p, "Last Frame", lambda: self.player.step(10**9), "End")
+
+        v = mb.addMenu("&View")
+        v.addAction(self.jobs_dock.toggleViewAction())
+        v.addAction(self.log_dock.toggleViewAction())
+
+        h = mb.addMenu("&Help")
+        self._action(h, "Keyboard Shortcuts", self.show_shortcuts, "F1")
+        self._action(h, "About AV Studio", lambda: QMessageBox.about(
+            self, "AV Studio", "AV Studio — see, fix and convert the poses, faces and voices your models learn from."))
+
+    def shortcut_table(self) -> list[tuple[str, str]]:
+        rows = []
+        for menu in self.menuBar().findChildren(type(self.recent_menu)):
+            for a in menu.actions():
+                if a.shortcut().toString():
+                    rows.append((a.text().replace("&", ""), a.shortcut().toString(QKeySequence.NativeText)))
+        return rows
+
+    def show_shortcuts(self) -> None:
+        text = "\n".join(f"{k:<14} {name}" for name, k in self.shortcut_table())
+        box = QMessageBox(QMessageBox.Information, "Keyboard Shortcuts", "Keyboard shortcuts", parent=self)
+        box.setInformativeText(f"<pre>{text}</pre>")
+        box.exec() if self.ask else None
+
+    # ---- recent files -------------------------------------------------------------------------
+    def recent(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [v for v in (value or []) if v]
+
+    def _remember(self, folder: Path) -> None:
+        items = [str(folder)] + [r for r in self.recent() if r != str(folder)]
+        self.settings.setValue("recent", items[:MAX_RECENT])
+        self._fill_recent()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent():
+            a = self.recent_menu.addAction(path)
+            a.triggered.connect(lambda _=False, p=path: self.open_project(p))
+        self.recent_menu.setEnabled(bool(self.recent()))
+
+    # ---- errors -------------------------------------------------------------------------------
+    def show_error(self, title: str, exc: Exception | str, details: str | None = None, logged: bool = False) -> None:
+        message = exc.message if isinstance(exc, UserError) else str(exc)
+        details = details or (exc.details if isinstance(exc, UserError) else None)
+        if not logged:
+            log.error("%s: %s", title, message)
+        self.statusBar().showMessage(message, 10000)
+        if self.ask:
+            box = QMessageBox(QMessageBox.Warning, title, message, parent=self)
+            if details:
+                box.setDetailedText(details)
+            box.exec()
+
+    # ---- project ------------------------------------------------------------------------------
+    def new_project_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "New project", str(Path.home() / "Untitled.avproj"),
+                                              "AV Studio project (*.avproj)")
+        if path:
+            self.new_project(path)
+
+    def new_project(self, path: str | Path) -> None:
+        folder = new_project_folder(path)
+        try:
+            project = Project(folder.stem, folder)
+            save_project(project, folder)
+        except UserError as exc:
+            self.show_error("Cannot create the project", exc)
+            return
+        self.set_project(project)
+        self._remember(folder)
+
+    def open_project_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        path = QFileDialog.getExistingDirectory(self, "Open project (.avproj folder)", str(Path.home()))
+        if path:
+            self.open_project(path)
+
+    def open_project(self, path: str | Path) -> bool:
+        folder = Path(path)
+        if folder.name == PROJECT_FILE:
+            folder = folder.parent
+        try:
+            copy = find_recovery(folder)
+            project = None
+            if copy is not None and self._confirm_recovery(copy):
+                project = recover_project(folder, copy)
+            if project is None:
+                project = load_project(folder)
+        except UserError as exc:
+            self.show_error("Cannot open the project", exc)
+            return False
+        self.set_project(project)
+        self._remember(folder)
+        missing = project.missing_media()
+        if missing:
+            names = ", ".join(Path(m.path).name for m in missing)
+            self.show_error("Media not found", f"Some media of this project was not found: {names}. "
+                            "Use File ▸ Relink Missing Media… to point at the files' new location.")
+        return True
+
+    def _confirm_recovery(self, copy: Path) -> bool:
+        when = datetime.strptime(copy.name, "%Y%m%d-%H%M%S-%f")
+        if not self.ask:
+            return True
+        answer = QMessageBox.question(
+            self, "Recover unsaved work?",
+            f"This project has unsaved changes from an autosave at {when:%Y-%m-%d %H:%M:%S} UTC (the app may "
+            "have closed unexpectedly). Recover them? (Choosing No opens the last saved version; the autosave "
+            "copy is kept.)", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+        return answer == QMessageBox.Yes
+
+    def set_project(self, project: Project | None) -> None:
+        self.player.pause()
+        for loader in self.loaders.values():
+            loader.close()
+        self.loaders.clear()
+        self.project = project
+        self._reload_media()
+        self._update_title()
+
+    def _reload_media(self) -> None:
+        self.player.pause()
+        for loader in self.loaders.values():
+            loader.close()
+        self.loaders.clear()
+        timebase = None
+        for role, view in self.views.items():
+            ref = self.project.media_by_role(role) if self.project else None
+            if ref is None:
+                view.set_clip(None, None)
+                continue
+            name = Path(ref.path).name
+            try:
+                source = VideoSource(self.project.media_path(ref.id))
+            except UserError as exc:
+                view.set_clip(name, None, missing=True)
+                log.error("%s", exc)
+                continue
+            view.set_clip(name, source.size)
+            loader = FrameLoader(source, self)
+            loader.frameReady.connect(view.show_frame)
+            loader.failed.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
+            self.loaders[role] = loader
+            if timebase is None or role == "source":
+                timebase = source.timebase
+        self.player.set_clock(SilentClock())
+        self.player.set_timebase(timebase)
+        self.scrub.blockSignals(True)
+        self.scrub.setRange(0, max(0, (timebase.frame_count - 1) if timebase else 0))
+        self.scrub.setValue(0)
+        self.scrub.blockSignals(False)
+        self.export_action.setEnabled(bool(self.loaders))
+        self._frame_changed(0)
+        self._load_playback_audio()
+
+    def _playback_media(self):
+        """The clip that drives playback (source, else target) and its audio, if any."""
+        for role in ("source", "target"):
+            ref = self.project.media_by_role(role) if self.project else None
+            if ref is not None and role in self.loaders:
+                return ref
+        return None
+
+    def _load_playback_audio(self) -> None:
+        ref = self._playback_media()
+        self.clock_label.setText("")
+        if ref is None or not ref.probe.get("audio"):
+            self.clock_label.setText("no soundtrack")
+            return
+        if not audio_output_available():
+            self.clock_label.setText("no audio device: silent clock")
+            log.info("No audio output device: playback uses a silent clock")
+            return
+        path = self.project.media_path(ref.id)
+        self._audio_job = self.jobs.run(_load_playback_audio_job, path, name=f"Load audio of {path.name}")
+
+    def _job_finished(self, handle) -> None:
+        if handle is self._audio_job and handle.state is JobState.DONE and handle.result is not None:
+            try:
+                clock = AudioClock(handle.result, self)
+                self.player.set_clock(clock)
+                self.clock_label.setText("audio clock")
+            except Exception as exc:  # noqa: BLE001 - a broken audio device must not stop playback
+                log.warning("Audio output unavailable (%s); using a silent clock", exc)
+        elif handle.state is JobState.FAILED:
+            self.show_error(handle.name, handle.error or "Failed", handle.error_details, logged=True)
+        elif getattr(handle, "open_folder", None) and handle.state is JobState.DONE:
+            self.statusBar().showMessage(f"Exported {handle.result}", 15000)
+            if self.ask:
+                QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(handle.result).parent)))
+
+    def save(self) -> bool:
+        if self.project is None:
+            return True
+        if self.project.folder is None:
+            return self.save_as_dialog()
+        try:
+            save_project(self.project)
+        except UserError as exc:
+            self.show_error("Could not save", exc)
+            return False
+        self.statusBar().showMessage(f"Saved {self.project.folder}", 5000)
+        self._update_title()
+        return True
+
+    def save_as_dialog(self) -> bool:
+        if self.project is None:
+            return False
+        path, _ = QFileDialog.getSaveFileName(self, "Save project as", str(Path.home() / f"{self.project.name}.avproj"),
+                                              "AV Studio project (*.avproj)")
+        if not path:
+            return False
+        try:
+            save_project(self.project, new_project_folder(path))
+        except UserError as exc:
+            self.show_error("Could not save", exc)
+            return False
+        self._remember(self.project.folder)
+        self._update_title()
+        return True
+
+    def autosave(self) -> None:
+        if self.project is None or self.project.folder is None or not self.project.dirty:
+            return
+        try:
+            autosave_project(self.project)
+            log.info("Autosaved")
+        except (UserError, OSError) as exc:
+            log.warning("Autosave failed: %s", exc)
+
+    def maybe_save(self) -> bool:
+        """Ask about unsaved changes. True when it is fine to go on."""
+        if self.project is None or not self.project.dirty or not self.ask:
+            return True
+        answer = QMessageBox.question(self, "Unsaved changes", f"Save the changes to {self.project.name}?",
+                                      QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    def _update_title(self) -> None:
+        if self.project is None:
+            self.setWindowTitle("AV Studio")
+        else:
+            self.setWindowTitle(f"{self.project.name}{' *' if self.project.dirty else ''} — AV Studio")
+
+    # ---- media --------------------------------------------------------------------------------
+    def choose_media(self, role: str) -> None:
+        filt = ("Video (*.mp4 *.mov *.mkv *.webm *.avi *.m4v)" if role in ("source", "target")
+                else "Audio (*.wav *.flac *.mp3 *.ogg *.m4a *.aac *.opus);;Video with sound (*.mp4 *.mov *.mkv *.webm)")
+        path, _ = QFileDialog.getOpenFileName(self, f"Choose the {role.replace('_', ' ')}", str(Path.home()), filt)
+        if path:
+            self.set_media(role, path)
+
+    def set_media(self, role: str, path: str) -> bool:
+        if self.project is None:
+            self.project = Project("Untitled")
+        try:
+            add_media(self.project, path, role)
+        except UserError as exc:
+            self.show_error(f"Cannot use this file as the {role.replace('_', ' ')}", exc)
+            return False
+        log.info("%s set to %s", role, path)
+        if role in self.views:
+            self._reload_media()
+        self._update_title()
+        return True
+
+    def relink_dialog(self) -> None:
+        if self.project is None:
+            return
+        for ref in self.project.missing_media():
+            path, _ = QFileDialog.getOpenFileName(self, f"Where is {Path(ref.path).name}?", str(Path.home()))
+            if not path:
+                continue
+            try:
+                self.project.relink_media(ref.id, path)
+            except UserError as exc:
+                self.show_error("Cannot relink", exc)
+        self._reload_media()
+        self._update_title()
+
+    # ---- export -------------------------------------------------------------------------------
+    def export_dialog(self) -> None:
+        if self.project is None or not self.loaders:
+            return
+        dialog = ExportDialog(self.project, self.player.frame_count, self)
+        if dialog.exec():
+            self.start_export(dialog.request())
+
+    def start_export(self, request):
+        handle = self.jobs.run(export_project, self.project, request, name=f"Export {Path(request.out).name}")
+        handle.open_folder = True
+        return handle
+
+    # ---- playback -----------------------------------------------------------------------------
+    def _scrubbed(self, value: int) -> None:
+        if value != self.player.frame:
+            self.player.seek(value)
+
+    def _playing_changed(self, playing: bool) -> None:
+        icon = QStyle.SP_MediaPause if playing else QStyle.SP_MediaPlay
+        self.play_button.setIcon(self.style().standardIcon(icon))
+
+    def _frame_changed(self, frame: int) -> None:
+        tb = self.player.timebase
+        if tb is None:
+            self.timecode.setText("--:--.-- / --:--.--")
+            return
+        t = tb.frame_to_seconds(frame)
+        self.timecode.setText(f"{fmt_time(t)} / {fmt_time(tb.duration)}   frame {frame + 1}/{tb.frame_count}")
+        self.scrub.blockSignals(True)
+        self.scrub.setValue(frame)
+        self.scrub.blockSignals(False)
+        for role, loader in self.loaders.items():
+            # The other clip follows by time (it may have another frame rate), held on its last frame.
+            src_tb = loader.source.timebase
+            loader.request(src_tb.seconds_to_frame(t))
+
+    # ---- drag & drop of projects and media anywhere in the window -------------------------------
+    def dragEnterEvent(self, event) -> None:
+        paths = dropped_paths(event)
+        if paths and (paths[0].is_dir() or paths[0].suffix.lower() in VIDEO_SUFFIXES | AUDIO_SUFFIXES):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for path in dropped_paths(event):
+            if path.is_dir() or path.name == PROJECT_FILE:
+                if self.maybe_save():
+                    self.open_project(path)
+                return
+            suffix = path.suffix.lower()
+            if suffix in AUDIO_SUFFIXES:
+                role = "target_voice" if self.project and self.project.media_by_role("source_voice") else "source_voice"
+            else:
+                role = "target" if self.project and self.project.media_by_role("source") else "source"
+            self.set_media(role, str(path))
+        event.acceptProposedAction()
+
+    # ---- closing ------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.player.pause()
+        self.jobs.cancel_all(wait=5)
+        for loader in self.loaders.values():
+            loader.close()
+        self.loaders.clear()
+        self.player.clock.close()
+        self.log_panel.detach()
+        event.accept()
+
+
+def _load_playback_audio_job(path):
+    """Job: decode a clip's soundtrack for playback (48 kHz, up to stereo)."""
+    from avstudio.core.progress import Progress
+
+    yield Progress(0, None, "Decoding audio")
+    return load_audio(path, 48000, mono=False)

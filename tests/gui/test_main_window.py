@@ -1,0 +1,163 @@
+import shutil
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from avstudio.core.progress import JobState
+from avstudio.core.store import load_project
+from avstudio.jobs.builtin import sleep_steps
+from avstudio.media.probe import probe
+from avstudio.media.projects import ExportRequest
+
+from tests.conftest import media
+from tests.gui.conftest import save_screenshot
+
+
+def wait_frames(qtbot, window, frame):
+    def shown():
+        return all(v.frame_index is not None for r, v in window.views.items() if r in window.loaders) and \
+            window.views["source"].frame_index == frame
+    qtbot.waitUntil(shown, timeout=10000)
+
+
+def test_opens_demo_and_shows_both_clips(qtbot, window, demo_copy):
+    assert window.open_project(demo_copy)
+    assert set(window.loaders) == {"source", "target"}
+    wait_frames(qtbot, window, 0)
+    img = window.views["source"].image.image
+    assert img.shape == (994, 1768, 3) and img.std() > 10  # a real picture, not a blank placeholder
+    assert window.views["target"].image.image.shape == (376, 450, 3)
+    assert "Demo" in window.windowTitle() and "frame 1/230" in window.timecode.text()
+    assert str(demo_copy) in window.recent()
+    save_screenshot(window, "01_demo_opened")
+
+
+def test_keys_step_and_scrub_are_frame_exact(qtbot, window, demo_copy):
+    window.open_project(demo_copy)
+    wait_frames(qtbot, window, 0)
+    window.activateWindow()
+    window.setFocus()
+    qtbot.keyClick(window, Qt.Key_Right)
+    assert window.player.frame == 1
+    qtbot.keyClick(window, Qt.Key_Right, Qt.ControlModifier)
+    assert window.player.frame == 11
+    qtbot.keyClick(window, Qt.Key_Left)
+    assert window.player.frame == 10
+    wait_frames(qtbot, window, 10)
+    src = window.loaders["source"].source
+    assert np.array_equal(window.views["source"].image.image, src.get_frame(10))
+    # The target (10 fps) follows by time: source frame 10 at 30 fps is t=0.333 s -> target frame 3.
+    qtbot.waitUntil(lambda: window.views["target"].frame_index == 3, timeout=5000)
+    window.scrub.setValue(150)
+    wait_frames(qtbot, window, 150)
+    assert np.array_equal(window.views["source"].image.image, src.get_frame(150))
+    assert "frame 151/230" in window.timecode.text()
+
+
+def test_play_with_silent_clock_advances_and_pauses(qtbot, window, demo_copy):
+    window.open_project(demo_copy)
+    wait_frames(qtbot, window, 0)
+    assert not window.player.clock.has_audio  # no audio device here: silent clock
+    qtbot.keyClick(window, Qt.Key_Space)
+    assert window.player.playing
+    qtbot.waitUntil(lambda: window.player.frame >= 15, timeout=10000)
+    qtbot.keyClick(window, Qt.Key_Space)
+    assert not window.player.playing
+    frame = window.player.frame
+    qtbot.wait(200)
+    assert window.player.frame == frame
+    save_screenshot(window, "02_playing")
+
+
+def test_jobs_panel_progress_cancel_and_error(qtbot, window):
+    h = window.jobs.run(sleep_steps, 400, 0.02, name="Long job")
+    qtbot.waitUntil(lambda: h.id in window.jobs_panel.rows and h.progress is not None, timeout=5000)
+    row = window.jobs_panel.rows[h.id]
+    qtbot.waitUntil(lambda: row.bar.value() > 0, timeout=5000)
+    # The GUI keeps processing events while the job runs.
+    ticks = []
+    from PySide6.QtCore import QTimer
+    t = QTimer()
+    t.timeout.connect(lambda: ticks.append(1))
+    t.start(10)
+    qtbot.wait(300)
+    t.stop()
+    assert len(ticks) >= 5
+    assert "ETA" in row.eta.text()
+    qtbot.mouseClick(row.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: h.state is JobState.CANCELLED, timeout=5000)
+    qtbot.waitUntil(lambda: row.message.text() == "Cancelled", timeout=5000)
+    bad = window.jobs.run(sleep_steps, 5, 0.01, fail_at=2, name="Failing job")
+    qtbot.waitUntil(lambda: bad.state is JobState.FAILED, timeout=5000)
+    brow = window.jobs_panel.rows[bad.id]
+    qtbot.waitUntil(lambda: "on purpose" in brow.message.text(), timeout=5000)
+    assert brow.details_button.isVisibleTo(brow)
+    save_screenshot(window, "03_jobs_panel")
+    window.jobs_panel.clear_finished()
+    assert not window.jobs_panel.rows
+
+
+def test_export_from_window_gives_valid_mp4(qtbot, window, demo_copy, tmp_path):
+    window.open_project(demo_copy)
+    wait_frames(qtbot, window, 0)
+    out = tmp_path / "out.mp4"
+    h = window.start_export(ExportRequest(out=str(out), clip="side_by_side", audio="source_voice", start=0, end=45,
+                                          height=240, preset="ultrafast"))
+    qtbot.waitUntil(lambda: h.state.finished, timeout=120000)
+    assert h.state is JobState.DONE, h.error
+    info = probe(out)
+    assert info.video.frame_count == 45 and info.video.height == 240 and info.audio
+
+
+def test_drop_media_on_panes_and_save(qtbot, window, tmp_path):
+    window.new_project(tmp_path / "dropped")
+    for role, rel in (("source", "body/vtest_standing_man_crop.mp4"), ("target", "body/vtest_walker_crop.mp4")):
+        view = window.views[role]
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(media(rel)))])
+        pos = view.rect().center()
+        event = QDropEvent(pos.toPointF(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+        view.dropEvent(event)
+    assert window.project.media_by_role("source") and window.project.media_by_role("target")
+    wait_frames(qtbot, window, 0)
+    assert window.project.dirty and window.windowTitle().startswith("dropped *")
+    assert window.save()
+    assert not window.project.dirty
+    assert {m.role for m in load_project(tmp_path / "dropped.avproj").media.values()} == {"source", "target"}
+    # A file that is not a video is refused with a message, and nothing changes.
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    assert not window.set_media("source", str(bad))
+    assert "not a media file" in window.statusBar().currentMessage()
+
+
+def test_missing_media_opens_with_relink_message(qtbot, window, demo_copy):
+    (demo_copy / "media" / "target-vtest_walker_crop.mp4").unlink()
+    assert window.open_project(demo_copy)
+    assert "target" not in window.loaders and "source" in window.loaders
+    assert "Relink" in window.statusBar().currentMessage()
+    assert "missing" in window.views["target"].title.text()
+
+
+def test_bad_project_is_a_message_not_a_crash(qtbot, window, tmp_path):
+    assert not window.open_project(tmp_path / "nothing.avproj")
+    assert "does not exist" in window.statusBar().currentMessage()
+    assert window.project is None
+
+
+def test_autosave_and_recovery_on_next_open(qtbot, window, demo_copy, qapp, tmp_path):
+    from avstudio.core.tracks import PoseTrack
+
+    window.open_project(demo_copy)
+    window.project.add_track(PoseTrack.empty(230, 33, "mediapipe33", name="unsaved work"))
+    window.autosave()
+    window.project.saved_revision = window.project.revision  # simulate a crash: no save prompt
+    window.set_project(None)
+    assert window.open_project(demo_copy)  # ask=False: recovery is accepted
+    assert [t.name for t in window.project.tracks.values()] == ["unsaved work"] and window.project.dirty
+
+
+def test_shortcuts_are_listed(window):
+    table = dict(window.shortcut_table())
+    assert table["Play / Pause"] == "Space" and "Ctrl+O" in table.values()
