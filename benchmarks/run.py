@@ -1,0 +1,196 @@
+"""AV Studio benchmarks: one runner, results into BENCHMARKS.md.
+
+Every figure is measured next to a baseline in the same run — the bare PyAV loop doing the same
+work — so the ratio (our overhead) holds on a noisy machine even when absolute times move.
+
+    .venv/bin/python benchmarks/run.py            # all, writes BENCHMARKS.md
+    .venv/bin/python benchmarks/run.py --quick    # fewer samples, prints only
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import re
+import statistics
+import sys
+import time
+from datetime import date
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from avstudio.core.progress import run_to_end  # noqa: E402
+from avstudio.media.export import ExportSettings, export_video  # noqa: E402
+from avstudio.media.video import VideoSource  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "media"
+OUT = ROOT / "benchmarks" / "out"
+MARK_BEGIN = "<!-- media-benchmarks:begin -->"
+MARK_END = "<!-- media-benchmarks:end -->"
+
+
+def make_test_video(path: Path, gop: int, frames: int = 300, size=(1280, 720)) -> Path:
+    """720p H.264 from real footage (sports2d resized), with a fixed keyframe spacing."""
+    if path.exists():
+        return path
+    import cv2
+
+    src = VideoSource(SHARED / "body" / "sports2d_demo.mp4", prefetch=0)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
+        s.options = {"crf": "20", "preset": "veryfast", "g": str(gop), "keyint_min": str(gop), "sc_threshold": "0"}
+        for i in range(frames):
+            rgb = cv2.resize(np.asarray(src.get_frame(i % src.frame_count)), size, interpolation=cv2.INTER_AREA)
+            c.mux(s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        c.mux(s.encode(None))
+    src.close()
+    return path
+
+
+def timed(fn, repeat=1):
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+# ---- sequential decode --------------------------------------------------------------------------
+
+def bare_sequential(path: Path) -> int:
+    n = 0
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO"
+        for f in c.decode(s):
+            f.to_ndarray(format="rgb24")
+            n += 1
+    return n
+
+
+def ours_sequential(path: Path) -> int:
+    vs = VideoSource(path, prefetch=0, cache_mb=0)
+    n = sum(1 for _ in vs.iter_frames())
+    vs.close()
+    return n
+
+
+# ---- random seek -------------------------------------------------------------------------------
+
+def bare_seek_latencies(path: Path, indices: list[int]) -> list[float]:
+    """The minimal correct PyAV random access: seek to the keyframe before the target, decode on."""
+    out = []
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO"
+        pts = sorted(p.pts for p in c.demux(s) if p.pts is not None and p.size)
+        for i in indices:
+            t = time.perf_counter()
+            c.seek(pts[i], stream=s, backward=True, any_frame=False)
+            for f in c.decode(s):
+                if f.pts >= pts[i]:
+                    f.to_ndarray(format="rgb24")
+                    break
+            out.append(time.perf_counter() - t)
+    return out
+
+
+def ours_seek_latencies(path: Path, indices: list[int]) -> list[float]:
+    vs = VideoSource(path, prefetch=0, cache_mb=0)
+    out = []
+    for i in indices:
+        vs._next = None  # force a real seek each time (no forward-decode shortcut, no cache)
+        t = time.perf_counter()
+        vs.get_frame(i, prefetch=False)
+        out.append(time.perf_counter() - t)
+    vs.close()
+    return out
+
+
+def pct(values, q):
+    return float(np.percentile(np.asarray(values) * 1000, q))
+
+
+# ---- export -------------------------------------------------------------------------------------
+
+def bare_export(path: Path, frames: list[np.ndarray], preset: str) -> None:
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.height, s.width = frames[0].shape[:2]
+        s.pix_fmt = "yuv420p"
+        s.options = {"crf": "18", "preset": preset}
+        for f in frames:
+            c.mux(s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+        c.mux(s.encode(None))
+
+
+def ours_export(path: Path, frames: list[np.ndarray], preset: str) -> None:
+    run_to_end(export_video(path, frames, len(frames), ExportSettings(fps=Fraction(30), crf=18, preset=preset)))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    seeks = 10 if args.quick else 30
+    rows = []
+
+    files = {gop: make_test_video(OUT / f"720p_gop{gop}.mp4", gop) for gop in (30, 300)}
+    f1 = files[30]
+    nb = bare_sequential(f1)
+    tb = timed(lambda: bare_sequential(f1), 1 if args.quick else 3)
+    to = timed(lambda: ours_sequential(f1), 1 if args.quick else 3)
+    rows.append(("Sequential decode, 720p H.264 → RGB", f"{nb / tb:.0f} fps", f"{nb / to:.0f} fps", f"{to / tb:.2f}×"))
+
+    for gop, label in ((30, "1 s"), (300, "10 s")):
+        rng = random.Random(gop)
+        idx = [rng.randrange(300) for _ in range(seeks)]
+        bare = bare_seek_latencies(files[gop], idx)
+        ours = ours_seek_latencies(files[gop], idx)
+        rows.append((f"Random seek p50, 720p, keyframe every {label}", f"{pct(bare, 50):.0f} ms",
+                     f"{pct(ours, 50):.0f} ms", f"{pct(ours, 50) / pct(bare, 50):.2f}×"))
+        rows.append((f"Random seek p90, 720p, keyframe every {label}", f"{pct(bare, 90):.0f} ms",
+                     f"{pct(ours, 90):.0f} ms", f"{pct(ours, 90) / pct(bare, 90):.2f}×"))
+
+    vs = VideoSource(f1, prefetch=0)
+    import cv2
+    src720 = [np.asarray(vs.get_frame(i)).copy() for i in range(90 if args.quick else 150)]
+    vs.close()
+    sq = [cv2.resize(f, (512, 512), interpolation=cv2.INTER_AREA) for f in src720]
+    for frames, label in ((sq, "512²"), (src720, "720p")):
+        for preset in ("veryfast", "medium"):
+            n = len(frames)
+            b = timed(lambda: bare_export(OUT / "bare.mp4", frames, preset))
+            o = timed(lambda: ours_export(OUT / "ours.mp4", frames, preset))
+            rows.append((f"Export {label} libx264 {preset} (CRF 18), RGB in", f"{n / b:.0f} fps", f"{n / o:.0f} fps",
+                         f"{o / b:.2f}×"))
+
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, PyAV {av.__version__}"
+    table = ["| measurement | bare PyAV (baseline) | AV Studio | time ratio (ours / bare) |", "|---|---|---|---|"]
+    table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    block = "\n".join([MARK_BEGIN, f"Measured {date.today()} on {machine}.", "", *table, MARK_END])
+    print(block)
+    if not args.quick:
+        bench = ROOT / "BENCHMARKS.md"
+        text = bench.read_text() if bench.exists() else ""
+        if MARK_BEGIN in text:
+            text = re.sub(re.escape(MARK_BEGIN) + ".*?" + re.escape(MARK_END), lambda m: block, text, flags=re.S)
+        else:
+            text += "\n" + block + "\n"
+        bench.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
