@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         self._autosave_timer.timeout.connect(self.autosave)
         self._autosave_timer.start()
         self._audio_job = None
+        self._opening: dict = {}
         self._update_title()
 
     def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
@@ -288,11 +289,18 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _reload_media(self) -> None:
+        """Close the clips and open the project's source and target again. Opening indexes every
+        packet of the file, which takes a while on long clips, so it runs as a job per clip."""
         self.player.pause()
         for loader in self.loaders.values():
             loader.close()
         self.loaders.clear()
-        timebase = None
+        self._opening = {}
+        self.player.set_clock(SilentClock())
+        self.player.set_timebase(None)
+        self._set_scrub_range(None)
+        self.export_action.setEnabled(False)
+        self.clock_label.setText("")
         for role, view in self.views.items():
             ref = self.project.media_by_role(role) if self.project else None
             if ref is None:
@@ -300,27 +308,39 @@ class MainWindow(QMainWindow):
                 continue
             name = Path(ref.path).name
             try:
-                source = VideoSource(self.project.media_path(ref.id))
+                path = self.project.media_path(ref.id)
             except UserError as exc:
                 view.set_clip(name, None, missing=True)
                 log.error("%s", exc)
                 continue
-            view.set_clip(name, source.size)
-            loader = FrameLoader(source, self)
-            loader.frameReady.connect(view.show_frame)
-            loader.failed.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
-            self.loaders[role] = loader
-            if timebase is None or role == "source":
-                timebase = source.timebase
-        self.player.set_clock(SilentClock())
-        self.player.set_timebase(timebase)
+            view.set_clip(name, None)
+            view.placeholder.setText(f"Opening {name}…")
+            handle = self.jobs.run(_open_clip_job, path, name=f"Open {name}")
+            self._opening[handle.id] = (role, handle)
+
+    def _clip_opened(self, role: str, source: VideoSource) -> None:
+        if self.project is None or role not in self.views:
+            source.close()
+            return
+        view = self.views[role]
+        view.set_clip(source.path.name, source.size)
+        loader = FrameLoader(source, self)
+        loader.frameReady.connect(view.show_frame)
+        loader.failed.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
+        self.loaders[role] = loader
+        self.export_action.setEnabled(True)
+        # Playback runs on the source's time axis; the target drives it only when there is no source.
+        if role == "source" or self.player.timebase is None:
+            self.player.set_timebase(source.timebase)
+            self._set_scrub_range(source.timebase)
+            self._load_playback_audio()
+        self._frame_changed(self.player.frame)
+
+    def _set_scrub_range(self, timebase) -> None:
         self.scrub.blockSignals(True)
         self.scrub.setRange(0, max(0, (timebase.frame_count - 1) if timebase else 0))
         self.scrub.setValue(0)
         self.scrub.blockSignals(False)
-        self.export_action.setEnabled(bool(self.loaders))
-        self._frame_changed(0)
-        self._load_playback_audio()
 
     def _playback_media(self):
         """The clip that drives playback (source, else target) and its audio, if any."""
@@ -344,6 +364,15 @@ class MainWindow(QMainWindow):
         self._audio_job = self.jobs.run(_load_playback_audio_job, path, name=f"Load audio of {path.name}")
 
     def _job_finished(self, handle) -> None:
+        opening = getattr(self, "_opening", {}).pop(handle.id, None)
+        if opening is not None:
+            role, _ = opening
+            if handle.state is JobState.DONE:
+                self._clip_opened(role, handle.result)
+            elif handle.state is JobState.FAILED:
+                self.views[role].placeholder.setText(handle.error or "Cannot open this clip.")
+                self.show_error(handle.name, handle.error or "Failed", handle.error_details, logged=True)
+            return
         if handle is self._audio_job and handle.state is JobState.DONE and handle.result is not None:
             try:
                 clock = AudioClock(handle.result, self)
@@ -519,6 +548,14 @@ class MainWindow(QMainWindow):
         self.player.clock.close()
         self.log_panel.detach()
         event.accept()
+
+
+def _open_clip_job(path):
+    """Job: open a video for random access (probes it and indexes every packet)."""
+    from avstudio.core.progress import Progress
+
+    yield Progress(0, None, "Indexing frames")
+    return VideoSource(path)
 
 
 def _load_playback_audio_job(path):

@@ -15,6 +15,8 @@ from tests.gui.conftest import save_screenshot
 
 
 def wait_frames(qtbot, window, frame):
+    qtbot.waitUntil(lambda: not window._opening, timeout=20000)  # clips open as jobs
+
     def shown():
         return all(v.frame_index is not None for r, v in window.views.items() if r in window.loaders) and \
             window.views["source"].frame_index == frame
@@ -23,8 +25,8 @@ def wait_frames(qtbot, window, frame):
 
 def test_opens_demo_and_shows_both_clips(qtbot, window, demo_copy):
     assert window.open_project(demo_copy)
-    assert set(window.loaders) == {"source", "target"}
     wait_frames(qtbot, window, 0)
+    assert set(window.loaders) == {"source", "target"}
     img = window.views["source"].image.image
     assert img.shape == (994, 1768, 3) and img.std() > 10  # a real picture, not a blank placeholder
     assert window.views["target"].image.image.shape == (376, 450, 3)
@@ -135,6 +137,7 @@ def test_drop_media_on_panes_and_save(qtbot, window, tmp_path):
 def test_missing_media_opens_with_relink_message(qtbot, window, demo_copy):
     (demo_copy / "media" / "target-vtest_walker_crop.mp4").unlink()
     assert window.open_project(demo_copy)
+    wait_frames(qtbot, window, 0)
     assert "target" not in window.loaders and "source" in window.loaders
     assert "Relink" in window.statusBar().currentMessage()
     assert "missing" in window.views["target"].title.text()
