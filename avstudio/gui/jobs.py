@@ -35,9 +35,12 @@ class JobManager(QObject):
         log.info("Started %s", handle.name)
         return handle
 
-    def run(self, job, *args, name: str, **kwargs) -> JobHandle:
-        """Run a job generator function on a worker thread."""
-        return self._track(self.threads.submit(job, *args, name=name, **kwargs))
+    def run(self, job, *args, name: str, quiet: bool = False, **kwargs) -> JobHandle:
+        """Run a job generator function on a worker thread. A ``quiet`` job (routine, short: opening a
+        clip) leaves the jobs panel by itself when it succeeds; failures always stay."""
+        handle = self.threads.submit(job, *args, name=name, **kwargs)
+        handle.quiet = quiet
+        return self._track(handle)
 
     def run_process(self, spec: str, *args, name: str, **kwargs) -> JobHandle:
         """Run "avstudio.module:function" in a child process (long training)."""

@@ -135,13 +135,20 @@ class JobsPanel(QWidget):
 
     def _finished(self, handle: JobHandle) -> None:
         row = self.rows.get(handle.id)
-        if row is not None:
+        if row is None:
+            return
+        if getattr(handle, "quiet", False) and handle.state is JobState.DONE:
+            self._remove(handle.id)
+        else:
             row.update_finished()
+
+    def _remove(self, job_id: str) -> None:
+        row = self.rows.pop(job_id)
+        row.setParent(None)
+        row.deleteLater()
+        self.empty.setVisible(not self.rows)
 
     def clear_finished(self) -> None:
         for jid, row in list(self.rows.items()):
             if row.handle.state.finished:
-                row.setParent(None)
-                row.deleteLater()
-                del self.rows[jid]
-        self.empty.setVisible(not self.rows)
+                self._remove(jid)

@@ -315,7 +315,7 @@ class MainWindow(QMainWindow):
                 continue
             view.set_clip(name, None)
             view.placeholder.setText(f"Opening {name}…")
-            handle = self.jobs.run(_open_clip_job, path, name=f"Open {name}")
+            handle = self.jobs.run(_open_clip_job, path, name=f"Open {name}", quiet=True)
             self._opening[handle.id] = (role, handle)
 
     def _clip_opened(self, role: str, source: VideoSource) -> None:
@@ -361,7 +361,8 @@ class MainWindow(QMainWindow):
             log.info("No audio output device: playback uses a silent clock")
             return
         path = self.project.media_path(ref.id)
-        self._audio_job = self.jobs.run(_load_playback_audio_job, path, name=f"Load audio of {path.name}")
+        self._audio_job = self.jobs.run(_load_playback_audio_job, path, name=f"Load audio of {path.name}",
+                                       quiet=True)
 
     def _job_finished(self, handle) -> None:
         opening = getattr(self, "_opening", {}).pop(handle.id, None)

@@ -164,3 +164,35 @@ def test_autosave_and_recovery_on_next_open(qtbot, window, demo_copy, qapp, tmp_
 def test_shortcuts_are_listed(window):
     table = dict(window.shortcut_table())
     assert table["Play / Pause"] == "Space" and "Ctrl+O" in table.values()
+
+
+def test_demo_is_copied_to_user_data_and_opens(qtbot, window, monkeypatch, tmp_path):
+    from PySide6.QtCore import QStandardPaths
+
+    from avstudio.gui import app as app_module
+
+    monkeypatch.setattr(QStandardPaths, "writableLocation", lambda *_: str(tmp_path / "data"))
+    demo = app_module.user_demo_copy()
+    assert demo == tmp_path / "data" / "Demo.avproj" and (demo / "media").is_dir()
+    assert window.open_project(demo)
+    wait_frames(qtbot, window, 0)
+    assert set(window.loaders) == {"source", "target"}
+    # A second call reuses the user's copy (their edits survive).
+    (demo / "marker").write_text("mine")
+    assert app_module.user_demo_copy() == demo and (demo / "marker").exists()
+
+
+def test_routine_jobs_leave_the_panel_failures_stay(qtbot, window, demo_copy, tmp_path):
+    window.open_project(demo_copy)
+    wait_frames(qtbot, window, 0)
+    assert window.jobs_panel.rows == {}  # the two "Open clip" jobs left by themselves
+    bad = tmp_path / "Bad.avproj"
+    shutil.copytree(demo_copy, bad)
+    clip = bad / "media" / "source-sports2d_demo.mp4"
+    clip.write_bytes(b"\0" * clip.stat().st_size)  # same size, so it is found, but it is not a video
+    window.open_project(bad)
+    qtbot.waitUntil(lambda: not window._opening, timeout=20000)
+    assert "source" not in window.loaders and "target" in window.loaders
+    failed = [r for r in window.jobs_panel.rows.values() if r.handle.state is JobState.FAILED]
+    assert len(failed) == 1 and "not a media file" in failed[0].message.text()
+    assert "not a media file" in window.views["source"].placeholder.text()
