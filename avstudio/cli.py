@@ -151,6 +151,114 @@ def cmd_relink(args) -> int:
     return 0
 
 
+def _save(project) -> None:
+    from avstudio.core.store import save_project
+
+    save_project(project)
+
+
+def cmd_analyze(args) -> int:
+    from avstudio.analysis.project_ops import analyze_clip, apply_extraction
+
+    project = _load(args.project)
+    seed = (args.seed[0], args.seed[1], args.seed[2]) if args.seed else None
+    result = run_job(analyze_clip, project, args.clip, args.kind, seed=seed, start=args.start, stop=args.end,
+                     workers=args.workers, name=f"Analyse {args.kind}", quiet=args.quiet)
+    track, edit = apply_extraction(project, args.clip, args.kind, result, replace=args.replace or args.start == 0 and args.end is None)
+    _save(project)
+    found = int((result.flags[:, 0] != 3).sum())
+    how = "merged into (anchors kept)" if edit is not None else "stored as"
+    print(f"{args.clip} {args.kind}: subject found in {found}/{len(result.flags)} frames; {how} track '{track.name}'")
+    return 0
+
+
+def cmd_retarget(args) -> int:
+    from avstudio.analysis.project_ops import retarget
+
+    project = _load(args.project)
+    overrides = {}
+    for item in args.set or []:
+        key, _, value = item.partition("=")
+        try:
+            overrides[key] = float(value)
+        except ValueError:
+            raise UserError(f"--set expects name=number, got {item!r}.") from None
+    retarget(project, median=None if args.no_median else 7, overrides=overrides)
+    _save(project)
+    r = project.settings["retarget"]
+    for side in ("source", "target"):
+        s = r[side]
+        print(f"{side:6s} floor far {s['far_y']:.1f} px (height {s['far_height']:.1f}), close {s['close_y']:.1f} px "
+              f"(height {s['close_height']:.1f}), centre x {s['center_x']:.1f}")
+    fb = r["fallback_frames"]
+    print(f"frames normalized from ankles {fb['ankles']}, nose {fb['nose']}, torso {fb['torso']}, unusable {fb['none']}")
+    return 0
+
+
+def cmd_render_pose(args) -> int:
+    from fractions import Fraction
+
+    from avstudio.analysis.project_ops import clip_path, layer_for_render, stick_frames
+    from avstudio.media.export import ExportSettings, export_video
+
+    project = _load(args.project)
+    body, face, size = layer_for_render(project, args.clip, "normalized" if args.normalized else "pose")
+    w, h = (int(v) for v in args.size.lower().split("x")) if args.size else size
+    ref, _ = clip_path(project, args.clip)
+    fps = Fraction(*ref.probe["video"]["fps"])
+    if args.frames_dir:
+        import cv2
+        out = Path(args.frames_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for i, img in enumerate(stick_frames(body, face, size, (w, h))):
+            cv2.imwrite(str(out / f"pose_{i:06d}.png"), img[..., ::-1])
+        print(f"Wrote {len(body[0])} images to {out}")
+    if args.output:
+        n = len(body[0])
+        run_job(export_video, args.output, stick_frames(body, face, size, (w, h)), n,
+                ExportSettings(fps=fps, crf=18, preset="veryfast"), name="Render poses", quiet=args.quiet)
+        print(f"Wrote {args.output}")
+    return 0
+
+
+def cmd_pose_export(args) -> int:
+    from avstudio.analysis.landmarks import body25, face68
+    from avstudio.analysis.openpose_io import export_openpose
+    from avstudio.analysis.project_ops import find_track, require_track
+
+    project = _load(args.project)
+    track = require_track(project, args.clip, "normalized" if args.normalized else "pose")
+    face_track = find_track(project, args.clip, "face")
+    face = face68(face_track, pupils=True) if face_track is not None and not args.normalized else None
+    n = sum(1 for _ in export_openpose(args.output, args.stem or args.clip, body25(track), face))
+    print(f"Wrote {n} OpenPose JSON files to {args.output}")
+    return 0
+
+
+def cmd_pose_import(args) -> int:
+    from avstudio.analysis.openpose_io import import_openpose
+    from avstudio.analysis.project_ops import clip_path, find_track
+    from avstudio.core.tracks import PoseTrack
+
+    project = _load(args.project)
+    ref, _ = clip_path(project, args.clip)
+    frames = int(ref.probe["video"]["frame_count"])
+    pts, flags, report = import_openpose(args.folder, frames)
+    track = PoseTrack({"points": pts, "flags": flags}, {"skeleton": "body25", "clip": args.clip, "layer": "pose",
+                                                         "media_id": ref.id, "imported_from": str(args.folder)},
+                      name=f"{args.clip} pose (OpenPose)")
+    existing = find_track(project, args.clip, "pose")
+    if existing is not None:
+        track.id = existing.id
+        project.replace_track(track)
+    else:
+        project.add_track(track)
+    _save(project)
+    print(f"Imported {report['files']} files: {report['frames_without_file']} frames had no file and "
+          f"{report['frames_without_person']} no person (both MISSING).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="avstudio", description="AV Studio: audio-visual conversion editor.")
     p.add_argument("--version", action="version", version=f"avstudio {__version__}")
@@ -190,6 +298,51 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--preset", default="medium", help="x264 speed preset (default medium)")
     e.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=cmd_export)
+
+    a = sub.add_parser("analyze", help="extract body pose or face landmarks of a clip into the project")
+    a.add_argument("kind", choices=["pose", "face"])
+    a.add_argument("project")
+    a.add_argument("--clip", default="source", choices=["source", "target"])
+    a.add_argument("--seed", nargs=3, type=float, metavar=("FRAME", "X", "Y"),
+                   help="follow the person at pixel X,Y of FRAME (default: the most prominent person)")
+    a.add_argument("--start", type=int, default=0, help="first frame (re-analysing a range keeps your anchors)")
+    a.add_argument("--end", type=int, default=None, help="one past the last frame")
+    a.add_argument("--workers", type=int, default=None, help="processes (default: one per core on long clips)")
+    a.add_argument("--replace", action="store_true", help="replace the existing track instead of merging")
+    a.add_argument("-q", "--quiet", action="store_true")
+    a.set_defaults(func=cmd_analyze)
+
+    rt = sub.add_parser("retarget", help="normalize the source pose into the target's space (Everybody Dance Now)")
+    rt.add_argument("project")
+    rt.add_argument("--no-median", action="store_true", help="skip the 7-frame median filter")
+    rt.add_argument("--set", action="append", metavar="SIDE.FIELD=VALUE",
+                    help="override a statistic, e.g. target.far_y=412 (kept until changed)")
+    rt.set_defaults(func=cmd_retarget)
+
+    rp = sub.add_parser("render-pose", help="render stick figures (OpenPose colours) to a video or images")
+    rp.add_argument("project")
+    rp.add_argument("--clip", default="source", choices=["source", "target"])
+    rp.add_argument("--normalized", action="store_true", help="render the source normalized into the target")
+    rp.add_argument("--size", help="WxH (default: the clip's size)")
+    rp.add_argument("-o", "--output", help="output .mp4")
+    rp.add_argument("--frames-dir", help="also write one PNG per frame here")
+    rp.add_argument("-q", "--quiet", action="store_true")
+    rp.set_defaults(func=cmd_render_pose)
+
+    po = sub.add_parser("pose", help="OpenPose JSON interop")
+    posub = po.add_subparsers(dest="pose_command", required=True)
+    pe = posub.add_parser("export", help="write OpenPose JSON (BODY_25 + face 70) per frame")
+    pe.add_argument("project")
+    pe.add_argument("--clip", default="source", choices=["source", "target"])
+    pe.add_argument("--normalized", action="store_true")
+    pe.add_argument("--stem", help="file name stem (default: the clip role)")
+    pe.add_argument("-o", "--output", required=True, help="folder")
+    pe.set_defaults(func=cmd_pose_export)
+    pi = posub.add_parser("import", help="read OpenPose/DWPose BODY_25 JSON per frame as the clip's pose")
+    pi.add_argument("project")
+    pi.add_argument("folder")
+    pi.add_argument("--clip", default="source", choices=["source", "target"])
+    pi.set_defaults(func=cmd_pose_import)
 
     r = sub.add_parser("relink", help="point a project's media at a file that moved")
     r.add_argument("project")

@@ -1,2 +1,2 @@
-"""Retargeting: skeleton maps (MediaPipe-33 → OpenPose BODY_25), pose normalization, stick-figure
-rendering. Qt-free. (Issue 3.)"""
+"""Retargeting: pose normalization (Everybody Dance Now, with a fallback when ankles are missing)
+and the stick-figure / face-sketch rendering the generator is trained on."""

@@ -1,0 +1,82 @@
+"""MediaPipe models behind the follower's small interface.
+
+Only the models inside the mediapipe 0.10.21 wheel are used: Pose with model_complexity=1 and Face
+Mesh (with refined eyes/lips: 478 points). Other complexities download at run time, which fails
+offline, so they are not offered.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+from avstudio.core.errors import UserError
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging: warnings and up only
+
+
+def _mediapipe():
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import mediapipe as mp
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise UserError("MediaPipe is not installed correctly: run the set-up command again.",
+                        details=repr(exc)) from exc
+    return mp
+
+
+class PoseModel:
+    """MediaPipe Pose (33 landmarks, visibility as confidence)."""
+
+    points = 33
+
+    def __init__(self):
+        mp = _mediapipe()
+        kw = dict(model_complexity=1, enable_segmentation=False, min_detection_confidence=0.5)
+        # Our own temporal filters respect the user's anchors; MediaPipe's smoothing would also mix
+        # coordinates of crops that move, so it is off.
+        self._static = mp.solutions.pose.Pose(static_image_mode=True, **kw)
+        self._tracker = mp.solutions.pose.Pose(static_image_mode=False, smooth_landmarks=False,
+                                               min_tracking_confidence=0.5, **kw)
+
+    def detect(self, rgb: np.ndarray, tracking: bool) -> np.ndarray | None:
+        result = (self._tracker if tracking else self._static).process(np.ascontiguousarray(rgb))
+        if result.pose_landmarks is None:
+            return None
+        return np.array([[p.x, p.y, p.visibility] for p in result.pose_landmarks.landmark], np.float32)
+
+    def reset(self) -> None:
+        self._tracker.reset()
+
+    def close(self) -> None:
+        self._static.close()
+        self._tracker.close()
+
+
+class FaceModel:
+    """MediaPipe Face Mesh with refined landmarks (478 points). Confidence is 1 for a found face."""
+
+    points = 478
+
+    def __init__(self):
+        mp = _mediapipe()
+        kw = dict(max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.5)
+        self._static = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, **kw)
+        self._tracker = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, min_tracking_confidence=0.5, **kw)
+
+    def detect(self, rgb: np.ndarray, tracking: bool) -> np.ndarray | None:
+        result = (self._tracker if tracking else self._static).process(np.ascontiguousarray(rgb))
+        if not result.multi_face_landmarks:
+            return None
+        lm = result.multi_face_landmarks[0].landmark
+        return np.array([[p.x, p.y, 1.0] for p in lm], np.float32)
+
+    def reset(self) -> None:
+        self._tracker.reset()
+
+    def close(self) -> None:
+        self._static.close()
+        self._tracker.close()
