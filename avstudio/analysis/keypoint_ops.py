@@ -199,7 +199,9 @@ def smooth(project: Project, track_id: str, start: int, stop: int, method: str =
             else:
                 if b - a < 2:
                     continue
-                out = one_euro(xy, fps, min_cutoff, beta)
+                # One Euro is causal and lags behind steady motion; offline we run it both ways and
+                # average, which cancels the lag while keeping its speed-adaptive smoothing.
+                out = 0.5 * (one_euro(xy, fps, min_cutoff, beta) + one_euro(xy[::-1], fps, min_cutoff, beta)[::-1])
             movable = np.flatnonzero(fl[a:b] != Flag.EDITED)
             if not len(movable):
                 continue

@@ -6,6 +6,7 @@ know. Each check scores a frame in "how far from normal" units; a frame's score 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,8 +26,10 @@ class ReviewItem:
 
 def _robust_z(values: np.ndarray) -> np.ndarray:
     """|x - median| / (1.4826 MAD), NaN-aware."""
-    med = np.nanmedian(values)
-    mad = np.nanmedian(np.abs(values - med)) * 1.4826
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(values)
+        mad = np.nanmedian(np.abs(values - med)) * 1.4826
     return np.abs(values - med) / max(mad, 1e-6)
 
 
@@ -48,7 +51,8 @@ def review(points: np.ndarray, flags: np.ndarray, *, low_conf: float = 0.5, jitt
     # Person size per frame, to make distances comparable across the clip.
     y = np.where(present, points[..., 1], np.nan)
     x = np.where(present, points[..., 0], np.nan)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         size = np.fmax(np.nanmax(y, 1) - np.nanmin(y, 1), np.nanmax(x, 1) - np.nanmin(x, 1))
     size = np.where(np.isfinite(size) & (size > 1), size, np.nan)
 
@@ -61,7 +65,8 @@ def review(points: np.ndarray, flags: np.ndarray, *, low_conf: float = 0.5, jitt
 
     # Low confidence.
     conf = np.where(present, points[..., 2], np.nan)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames with nobody: NaN, handled below
         mean_conf = np.nanmean(conf, 1)
     for f in np.flatnonzero(found & (mean_conf < low_conf)):
         add(f, 2.0 * (low_conf - mean_conf[f]) / low_conf + 1.0, f"low confidence (mean {mean_conf[f]:.2f})")
