@@ -37,19 +37,23 @@ MARK_BEGIN = "<!-- media-benchmarks:begin -->"
 MARK_END = "<!-- media-benchmarks:end -->"
 
 
-def make_test_video(path: Path, gop: int, frames: int = 300, size=(1280, 720)) -> Path:
-    """720p H.264 from real footage (sports2d resized), with a fixed keyframe spacing."""
+def make_test_video(path: Path, gop: int, frames: int = 300, size=(1280, 720),
+                    source: str = "body/sports2d_demo.mp4", pingpong: bool = False) -> Path:
+    """H.264 from real footage (resized), with a fixed keyframe spacing. ``pingpong`` plays the
+    source forwards then backwards, so a longer clip has no cuts."""
     if path.exists():
         return path
     import cv2
 
-    src = VideoSource(SHARED / "body" / "sports2d_demo.mp4", prefetch=0)
+    src = VideoSource(SHARED / source, prefetch=0)
+    n = src.frame_count
+    order = (list(range(n)) + list(range(n - 2, 0, -1))) if pingpong else list(range(n))
     with av.open(str(path), "w") as c:
         s = c.add_stream("libx264", rate=30)
         s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
         s.options = {"crf": "20", "preset": "veryfast", "g": str(gop), "keyint_min": str(gop), "sc_threshold": "0"}
         for i in range(frames):
-            rgb = cv2.resize(np.asarray(src.get_frame(i % src.frame_count)), size, interpolation=cv2.INTER_AREA)
+            rgb = cv2.resize(np.asarray(src.get_frame(order[i % len(order)])), size, interpolation=cv2.INTER_CUBIC)
             c.mux(s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
         c.mux(s.encode(None))
     src.close()
@@ -144,11 +148,84 @@ def ours_export(path: Path, frames: list[np.ndarray], preset: str) -> None:
     run_to_end(export_video(path, frames, len(frames), ExportSettings(fps=Fraction(30), crf=18, preset=preset)))
 
 
+def write_section(begin: str, end: str, block: str) -> None:
+    bench = ROOT / "BENCHMARKS.md"
+    text = bench.read_text() if bench.exists() else ""
+    if begin in text:
+        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: block, text, flags=re.S)
+    else:
+        text += "\n" + block + "\n"
+    bench.write_text(text)
+
+
+# ---- analysis (issue 3) --------------------------------------------------------------------------
+
+A_BEGIN, A_END = "<!-- analysis-benchmarks:begin -->", "<!-- analysis-benchmarks:end -->"
+
+
+def make_scaled_clip(path: Path, size: tuple[int, int], frames: int) -> Path:
+    """The vtest walker (one person, always in view) scaled to ``size``, played back and forth."""
+    return make_test_video(path, 30, frames, size, source="body/vtest_walker_crop.mp4", pingpong=True)
+
+
+def bare_mediapipe(path: Path) -> float:
+    """The loop most scripts use: decode, full-frame MediaPipe Pose in tracking mode."""
+    import mediapipe as mp
+
+    pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
+    n = 0
+    t = time.perf_counter()
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO"
+        for f in c.decode(s):
+            pose.process(f.to_ndarray(format="rgb24"))
+            n += 1
+    pose.close()
+    return n / (time.perf_counter() - t)
+
+
+def ours_extract(path: Path, workers: int) -> tuple[float, float]:
+    from avstudio.analysis.extract import ExtractRequest, extract
+    from avstudio.core.progress import run_to_end as rte
+
+    t = time.perf_counter()
+    r = rte(extract(ExtractRequest(str(path), workers=workers)))
+    dt = time.perf_counter() - t
+    return len(r.flags) / dt, float((r.flags[:, 0] != 3).mean())
+
+
+def analysis_main(quick: bool) -> list[tuple]:
+    rows = []
+    frames = 120 if quick else 900  # long enough for worker start-up (~3 s) to amortise
+    for size, label in (((1280, 720), "720p"), ((1920, 1080), "1080p")):
+        clip = make_scaled_clip(OUT / f"walker_{label}_{frames}.mp4", size, frames)
+        bare = bare_mediapipe(clip)
+        one, found1 = ours_extract(clip, 1)
+        two, found2 = ours_extract(clip, 2)
+        rows.append((f"Pose, {label} H.264, {frames} frames", f"{bare:.1f} fps", f"{one:.1f} fps", f"{two:.1f} fps",
+                     f"{one / bare:.2f}×", f"{two / one:.2f}×", f"{found1:.0%} / {found2:.0%}"))
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", choices=["media", "analysis"], help="run one section")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, PyAV {av.__version__}"
+    if args.only != "media":
+        rows = analysis_main(args.quick)
+        table = ["| clip | bare MediaPipe loop (baseline) | AV Studio, 1 process | AV Studio, 2 processes "
+                 "| speed ours-1 / bare | speed-up 2 / 1 | subject found (1 / 2) |", "|---|---|---|---|---|---|---|"]
+        table += ["| " + " | ".join(r) + " |" for r in rows]
+        block = "\n".join([A_BEGIN, f"Measured {date.today()} on {machine}.", "", *table, A_END])
+        print(block)
+        if not args.quick:
+            write_section(A_BEGIN, A_END, block)
+        if args.only == "analysis":
+            return 0
     seeks = 10 if args.quick else 30
     rows = []
 
@@ -191,19 +268,12 @@ def main() -> int:
             rows.append((f"Export {label} libx264 {preset} (CRF 18), RGB in", f"{n / b:.0f} fps", f"{n / o:.0f} fps",
                          f"{o / b:.2f}×"))
 
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, PyAV {av.__version__}"
     table = ["| measurement | bare PyAV (baseline) | AV Studio | time ratio (ours / bare) |", "|---|---|---|---|"]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     block = "\n".join([MARK_BEGIN, f"Measured {date.today()} on {machine}.", "", *table, MARK_END])
     print(block)
     if not args.quick:
-        bench = ROOT / "BENCHMARKS.md"
-        text = bench.read_text() if bench.exists() else ""
-        if MARK_BEGIN in text:
-            text = re.sub(re.escape(MARK_BEGIN) + ".*?" + re.escape(MARK_END), lambda m: block, text, flags=re.S)
-        else:
-            text += "\n" + block + "\n"
-        bench.write_text(text)
+        write_section(MARK_BEGIN, MARK_END, block)
     return 0
 
 

@@ -124,8 +124,12 @@ class SubjectFollower:
             pts = self._track(frame)
             if pts is None:
                 pts = self._reacquire(frame)
-        else:
+        elif self.lost_for < 8 or self.lost_for % 3 == 0:
+            # Right after a loss search every frame; a subject gone for long (left the scene) is
+            # looked for on every third frame, so empty stretches cost a third as much.
             pts = self._reacquire(frame)
+        else:
+            pts = None
         if pts is None:
             self.lost_for += 1
             self.tracking = False
