@@ -173,7 +173,7 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_retarget(args) -> int:
-    from avstudio.analysis.project_ops import retarget
+    from avstudio.retarget.project_ops import retarget
 
     project = _load(args.project)
     overrides = {}
@@ -198,7 +198,8 @@ def cmd_retarget(args) -> int:
 def cmd_render_pose(args) -> int:
     from fractions import Fraction
 
-    from avstudio.analysis.project_ops import clip_path, layer_for_render, stick_frames
+    from avstudio.analysis.project_ops import clip_path
+    from avstudio.retarget.project_ops import layer_for_render, stick_frames
     from avstudio.media.export import ExportSettings, export_video
 
     project = _load(args.project)
