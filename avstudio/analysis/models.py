@@ -28,7 +28,30 @@ def _mediapipe():
     return mp
 
 
-class PoseModel:
+class _TwoModeModel:
+    """A MediaPipe solution in two instances: static (detects every call) and tracking (reuses the
+    previous result's region). Subclasses build both and read landmarks out of a result."""
+
+    points = 0
+
+    def __init__(self, static, tracker):
+        self._static, self._tracker = static, tracker
+
+    def _landmarks(self, result) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def detect(self, rgb: np.ndarray, tracking: bool) -> np.ndarray | None:
+        return self._landmarks((self._tracker if tracking else self._static).process(np.ascontiguousarray(rgb)))
+
+    def reset(self) -> None:
+        self._tracker.reset()
+
+    def close(self) -> None:
+        self._static.close()
+        self._tracker.close()
+
+
+class PoseModel(_TwoModeModel):
     """MediaPipe Pose (33 landmarks, visibility as confidence)."""
 
     points = 33
@@ -38,25 +61,17 @@ class PoseModel:
         kw = dict(model_complexity=1, enable_segmentation=False, min_detection_confidence=0.5)
         # Our own temporal filters respect the user's anchors; MediaPipe's smoothing would also mix
         # coordinates of crops that move, so it is off.
-        self._static = mp.solutions.pose.Pose(static_image_mode=True, **kw)
-        self._tracker = mp.solutions.pose.Pose(static_image_mode=False, smooth_landmarks=False,
-                                               min_tracking_confidence=0.5, **kw)
+        super().__init__(mp.solutions.pose.Pose(static_image_mode=True, **kw),
+                         mp.solutions.pose.Pose(static_image_mode=False, smooth_landmarks=False,
+                                                min_tracking_confidence=0.5, **kw))
 
-    def detect(self, rgb: np.ndarray, tracking: bool) -> np.ndarray | None:
-        result = (self._tracker if tracking else self._static).process(np.ascontiguousarray(rgb))
+    def _landmarks(self, result):
         if result.pose_landmarks is None:
             return None
         return np.array([[p.x, p.y, p.visibility] for p in result.pose_landmarks.landmark], np.float32)
 
-    def reset(self) -> None:
-        self._tracker.reset()
 
-    def close(self) -> None:
-        self._static.close()
-        self._tracker.close()
-
-
-class FaceModel:
+class FaceModel(_TwoModeModel):
     """MediaPipe Face Mesh with refined landmarks (478 points). Confidence is 1 for a found face."""
 
     points = 478
@@ -64,19 +79,10 @@ class FaceModel:
     def __init__(self):
         mp = _mediapipe()
         kw = dict(max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.5)
-        self._static = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, **kw)
-        self._tracker = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, min_tracking_confidence=0.5, **kw)
+        super().__init__(mp.solutions.face_mesh.FaceMesh(static_image_mode=True, **kw),
+                         mp.solutions.face_mesh.FaceMesh(static_image_mode=False, min_tracking_confidence=0.5, **kw))
 
-    def detect(self, rgb: np.ndarray, tracking: bool) -> np.ndarray | None:
-        result = (self._tracker if tracking else self._static).process(np.ascontiguousarray(rgb))
+    def _landmarks(self, result):
         if not result.multi_face_landmarks:
             return None
-        lm = result.multi_face_landmarks[0].landmark
-        return np.array([[p.x, p.y, 1.0] for p in lm], np.float32)
-
-    def reset(self) -> None:
-        self._tracker.reset()
-
-    def close(self) -> None:
-        self._static.close()
-        self._tracker.close()
+        return np.array([[p.x, p.y, 1.0] for p in result.multi_face_landmarks[0].landmark], np.float32)
