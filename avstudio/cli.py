@@ -260,6 +260,43 @@ def cmd_pose_import(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from avstudio.ml.train import train
+
+    kwargs = dict(project_path=str(Path(args.project)), preset=args.preset, steps=args.steps, model_id=args.model,
+                  resume=args.resume, device=args.device, seed=args.seed, compile=args.compile,
+                  vgg_weights=args.vgg_weights, augment=args.augment)
+    if args.gpus > 1:
+        from avstudio.ml.ddp import launch
+        result = run_job(launch, args.gpus, kwargs, name="Train", quiet=args.quiet)
+    else:
+        result = run_job(train, **kwargs, name="Train", quiet=args.quiet)
+    print(f"Model {result['model_id']}: step {result['step']}, checkpoint {result['checkpoint']}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from avstudio.ml.evaluate import evaluate
+
+    m = run_job(evaluate, str(Path(args.project)), args.model, args.device, name="Evaluate", quiet=args.quiet)
+    print(f"Held-out frames {m['heldout_frames'][0]}–{m['heldout_frames'][1]} at step {m['step']}:")
+    for name in ("model", "baseline_mean_frame"):
+        s = m[name]
+        print(f"  {name:20s} SSIM {s['ssim']:.3f}  PSNR {s['psnr']:.2f} dB  pose distance {s['pose_distance']:.3f}  "
+              f"PCK@0.05 {s['pck_005']:.2f}  PCK@0.1 {s['pck_010']:.2f}")
+    return 0
+
+
+def cmd_render(args) -> int:
+    from avstudio.ml.infer import render
+
+    r = run_job(render, str(Path(args.project)), args.model, args.output, args.audio, args.device, args.height,
+                args.crf, args.preset, name="Render", quiet=args.quiet)
+    print(f"Generated {r['generated']} frames, {r['cached']} reused from the cache" +
+          (f"; wrote {r['out']}" if r["out"] else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="avstudio", description="AV Studio: audio-visual conversion editor.")
     p.add_argument("--version", action="version", version=f"avstudio {__version__}")
@@ -344,6 +381,42 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("folder")
     pi.add_argument("--clip", default="source", choices=["source", "target"])
     pi.set_defaults(func=cmd_pose_import)
+
+    t = sub.add_parser("train", help="train a motion-transfer model on the target clip")
+    t.add_argument("project")
+    t.add_argument("--preset", default="preview", choices=["preview", "standard", "hd"])
+    t.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
+    t.add_argument("--model", default=None, help="model name (default: a new time-stamped one)")
+    t.add_argument("--resume", action="store_true", help="continue the model's latest checkpoint exactly")
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    t.add_argument("--gpus", type=int, default=1, help="train on N GPUs with torchrun + DDP")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--compile", action="store_true", help="torch.compile the generator (CUDA)")
+    t.add_argument("--vgg-weights", help="VGG19 .safetensors for the perceptual loss (hd preset)")
+    t.add_argument("--augment", action="store_true",
+                   help="random scale/shift of training pairs (better on unseen poses, blurrier background)")
+    t.add_argument("-q", "--quiet", action="store_true")
+    t.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("evaluate", help="score a model on the held-out block (SSIM, PSNR, pose PCK)")
+    ev.add_argument("project")
+    ev.add_argument("--model", required=True)
+    ev.add_argument("--device", default="auto")
+    ev.add_argument("-q", "--quiet", action="store_true")
+    ev.set_defaults(func=cmd_evaluate)
+
+    rn = sub.add_parser("render", help="generate the target doing the source's motion; write an MP4")
+    rn.add_argument("project")
+    rn.add_argument("--model", required=True)
+    rn.add_argument("-o", "--output", help="output .mp4 (omit to only fill the frame cache)")
+    rn.add_argument("--audio", default="clip", help="clip (the source's soundtrack), none, source_voice, "
+                                                     "target_voice or an audio file")
+    rn.add_argument("--height", type=int, default=None, help="output height (default: the target's)")
+    rn.add_argument("--crf", type=int, default=18)
+    rn.add_argument("--preset", default="medium", help="x264 preset")
+    rn.add_argument("--device", default="auto")
+    rn.add_argument("-q", "--quiet", action="store_true")
+    rn.set_defaults(func=cmd_render)
 
     r = sub.add_parser("relink", help="point a project's media at a file that moved")
     r.add_argument("project")

@@ -208,13 +208,141 @@ def analysis_main(quick: bool) -> list[tuple]:
     return rows
 
 
+# ---- motion-transfer models (issue 4) -----------------------------------------------------------
+
+M_BEGIN, M_END = "<!-- ml-benchmarks:begin -->", "<!-- ml-benchmarks:end -->"
+
+
+def plain_pix2pix_steps(cfg: dict, steps: int, device) -> float:
+    """The reference way: fp32, eager, batch 1, G and D updated with LSGAN (+ L1), no AMP, no
+    channels_last, no compile — a loop written without AV Studio's Trainer."""
+    import torch
+    import torch.nn.functional as F
+
+    from avstudio.ml.build import build_discriminator, build_generator
+
+    G, D = build_generator(cfg).to(device), build_discriminator(cfg).to(device)
+    og = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
+    od = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
+    c = 6 if cfg["temporal"] else 3
+    x = torch.randn(1, c, cfg["size"], cfg["size"], device=device)
+    y = torch.randn(1, 3, cfg["size"], cfg["size"], device=device)
+
+    def d_out(inp):
+        o = D(inp)
+        return o[-1][-1] if isinstance(o, list) else o
+
+    def one():
+        fake = G(x)
+        cond = torch.cat([x[:, :3], y] + ([x[:, :3], y] if cfg["temporal"] else []), 1)
+        condf = torch.cat([x[:, :3], fake] + ([x[:, :3], fake] if cfg["temporal"] else []), 1)
+        od.zero_grad()
+        ld = 0.5 * (F.mse_loss(d_out(cond), torch.ones(1, device=device).expand_as(d_out(cond)))
+                    + F.mse_loss(d_out(condf.detach()), torch.zeros(1, device=device).expand_as(d_out(cond))))
+        ld.backward()
+        od.step()
+        og.zero_grad()
+        lg = F.mse_loss(d_out(condf), torch.ones(1, device=device).expand_as(d_out(cond))) + 100 * F.l1_loss(fake, y)
+        lg.backward()
+        og.step()
+    one()  # warm-up
+    t = time.perf_counter()
+    for _ in range(steps):
+        one()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps / (time.perf_counter() - t)
+
+
+def ours_steps(cfg: dict, steps: int, device) -> float:
+    import torch
+
+    from avstudio.ml.train import Trainer
+
+    tr = Trainer(cfg, device)
+    c = 3
+    pose = torch.randn(1, c, cfg["size"], cfg["size"], device=device)
+    real = torch.randn(1, 3, cfg["size"], cfg["size"], device=device)
+    prev = (pose, real) if cfg["temporal"] else (None, None)
+    tr.step(0, pose, real, *prev)
+    t = time.perf_counter()
+    for k in range(steps):
+        tr.step(k, pose, real, *prev)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps / (time.perf_counter() - t)
+
+
+def render_fps(cfg: dict, frames: int, device, ours: bool) -> float:
+    import torch
+
+    from avstudio.ml.build import build_generator
+    from avstudio.ml.evaluate import generate_rows
+    from avstudio.ml.train import Trainer
+
+    poses = np.random.default_rng(0).integers(0, 255, (frames, cfg["size"], cfg["size"], 3), dtype=np.uint8)
+    if ours:
+        tr = Trainer(cfg, device)
+        tr.G.eval()
+        generate_rows(tr, poses[:2], device)
+        t = time.perf_counter()
+        generate_rows(tr, poses, device)
+    else:
+        G = build_generator(cfg).to(device).eval()
+        x = torch.from_numpy(poses).float().permute(0, 3, 1, 2) / 127.5 - 1
+        with torch.no_grad():
+            t = time.perf_counter()
+            prev = torch.zeros(1, 3, cfg["size"], cfg["size"])
+            for i in range(frames):
+                inp = torch.cat([x[i:i + 1], prev], 1) if cfg["temporal"] else x[i:i + 1]
+                prev = G(inp)
+                prev.clamp(-1, 1).add(1).mul(127.5).byte().permute(0, 2, 3, 1).numpy()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return frames / (time.perf_counter() - t)
+
+
+def ml_main(quick: bool) -> list[tuple]:
+    import torch
+
+    from avstudio.ml.device import resolve_device
+    from avstudio.ml.presets import preset_config
+
+    torch.manual_seed(0)
+    device = resolve_device("auto")
+    rows = []
+    plan = {"preview": (20, 32), "standard": (5, 8), "hd": (2, 3)}
+    for name, (steps, frames) in plan.items():
+        cfg = preset_config(name)
+        if quick:
+            steps, frames = max(1, steps // 4), max(2, frames // 4)
+        pb = plain_pix2pix_steps(cfg, steps, device)
+        po = ours_steps(cfg, steps, device)
+        rb = render_fps(cfg, frames, device, ours=False)
+        ro = render_fps(cfg, frames, device, ours=True)
+        rows.append((f"{name} ({cfg['size']} px, {cfg['arch']}{', temporal' if cfg['temporal'] else ''})", device.type,
+                     f"{pb:.2f}", f"{po:.2f}", f"{po / pb:.2f}×", f"{rb:.1f}", f"{ro:.1f}", f"{ro / rb:.2f}×"))
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["media", "analysis"], help="run one section")
+    ap.add_argument("--only", choices=["media", "analysis", "ml"], help="run one section")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, PyAV {av.__version__}"
+    if args.only == "ml":
+        rows = ml_main(args.quick)
+        table = ["| preset | device | train steps/s, plain fp32 eager (baseline) | train steps/s, AV Studio | speed-up "
+                 "| render fps, plain fp32 batch 1 | render fps, AV Studio | speed-up |",
+                 "|---|---|---|---|---|---|---|---|"]
+        table += ["| " + " | ".join(r) + " |" for r in rows]
+        block = "\n".join([M_BEGIN, f"Measured {date.today()} on {machine}.", "", *table, M_END])
+        print(block)
+        if not args.quick:
+            write_section(M_BEGIN, M_END, block)
+        return 0
     if args.only != "media":
         rows = analysis_main(args.quick)
         table = ["| clip | bare MediaPipe loop (baseline) | AV Studio, 1 process | AV Studio, 2 processes "

@@ -337,3 +337,30 @@ def _extract_parallel(req: ExtractRequest, start: int, stop: int, workers: int, 
         yield Progress(n, n, f"Re-ran {len(redone)} range(s) where a worker had followed another person")
     lost = int((flags[:, 0] == Flag.MISSING).sum())
     return ExtractResult(start, pts, flags, lost, refused)
+
+
+def extract_frames(frames, kind: str = "pose", upscale: float = 1.0, crop_px: int = 384) -> tuple[np.ndarray, np.ndarray]:
+    """Landmarks of one subject over in-memory RGB frames (e.g. generated ones), in the frames'
+    pixels. ``upscale`` enlarges small frames first (MediaPipe needs a person of some size)."""
+    import cv2
+
+    frames = list(frames)
+    if not frames:
+        return np.zeros((0, 33, 3), np.float32), np.zeros((0, 33), np.uint8)
+    h, w = frames[0].shape[:2]
+    size = (int(round(w * upscale)), int(round(h * upscale)))
+    follower = _follower(kind, size, crop_px)
+    joints = 33 if kind == "pose" else 478
+    pts = np.zeros((len(frames), joints, 3), np.float32)
+    flags = np.full((len(frames), joints), Flag.MISSING, np.uint8)
+    try:
+        for i, f in enumerate(frames):
+            img = cv2.resize(np.ascontiguousarray(f), size, interpolation=cv2.INTER_CUBIC) if upscale != 1 else f
+            found = follower.process(np.ascontiguousarray(img))
+            if found is not None:
+                found = found.copy()
+                found[:, :2] /= upscale
+                pts[i], flags[i] = found, Flag.AUTO
+    finally:
+        follower.model.close()
+    return pts, flags

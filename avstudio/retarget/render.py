@@ -79,11 +79,20 @@ def render_face(points68: np.ndarray, flags68: np.ndarray, size: tuple[int, int]
     return img
 
 
+FRAME_FILL = 24  # grey of the frame area in generator inputs (the padding stays black)
+
+
 def render_frame(body: tuple[np.ndarray, np.ndarray] | None, face: tuple[np.ndarray, np.ndarray] | None,
-                 src_size: tuple[int, int], out_size: tuple[int, int]) -> np.ndarray:
-    """Pose (and face) of one frame in source-frame pixels, fitted into ``out_size`` with padding."""
+                 src_size: tuple[int, int], out_size: tuple[int, int], *, mark_frame: bool = False) -> np.ndarray:
+    """Pose (and face) of one frame in source-frame pixels, fitted into ``out_size`` with padding.
+    ``mark_frame`` fills the fitted frame area with dark grey: generator inputs need it, so that a
+    shifted or scaled training pair still says where the background belongs."""
     tf = fit_transform(src_size, out_size)
     img = np.zeros((out_size[1], out_size[0], 3), np.uint8)
+    if mark_frame:
+        s, dx, dy = tf
+        x0, y0 = int(round(dx)), int(round(dy))
+        img[y0:out_size[1] - y0, x0:out_size[0] - x0] = FRAME_FILL
     if body is not None:
         render_pose(apply_transform(body[0], tf), body[1], out_size, canvas=img)
     if face is not None:

@@ -1,0 +1,51 @@
+"""Build the networks of a config (one place, as in pytorch-CycleGAN-and-pix2pix's networks.py)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from avstudio.ml.nets.blocks import init_weights
+from avstudio.ml.nets.face import FaceResidualGenerator, face_discriminator
+from avstudio.ml.nets.pix2pix import PatchDiscriminator, UNetGenerator
+from avstudio.ml.nets.pix2pixhd import GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator
+
+
+def g_in_channels(cfg: dict) -> int:
+    return 6 if cfg["temporal"] else 3  # pose image (+ the previous generated frame)
+
+
+def d_in_channels(cfg: dict) -> int:
+    return 12 if cfg["temporal"] else 6  # (pose, frame), or two consecutive (pose, frame) pairs
+
+
+def build_generator(cfg: dict) -> nn.Module:
+    if cfg["arch"] == "unet":
+        g = UNetGenerator(g_in_channels(cfg), 3, cfg["ngf"], cfg["depth"])
+    elif cfg["arch"] == "global":
+        g = GlobalGenerator(g_in_channels(cfg), 3, cfg["ngf"], cfg["n_down"], cfg["n_blocks"])
+    elif cfg["arch"] == "local":
+        g = LocalEnhancer(g_in_channels(cfg), 3, cfg["ngf"] // 2, 3, cfg["ngf"], cfg["n_down"], cfg["n_blocks"])
+    else:
+        raise ValueError(f"unknown generator {cfg['arch']!r}")
+    init_weights(g)
+    return g
+
+
+def build_discriminator(cfg: dict) -> nn.Module:
+    if cfg.get("num_d", 1) > 1:
+        d = MultiscaleDiscriminator(d_in_channels(cfg), cfg["ndf"], cfg["d_layers"], cfg["num_d"])
+    else:
+        d = PatchDiscriminator(d_in_channels(cfg), cfg["ndf"], cfg["d_layers"])
+    init_weights(d)
+    return d
+
+
+def build_face(cfg: dict) -> tuple[nn.Module, nn.Module]:
+    import math
+
+    from avstudio.ml.face_stage import face_size
+
+    n = face_size(cfg) if "size" in cfg else 128
+    g, d = FaceResidualGenerator(32, int(math.log2(n))), face_discriminator(64)
+    init_weights(d)
+    return g, d

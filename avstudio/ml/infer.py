@@ -1,0 +1,119 @@
+"""Rendering: the normalized source pose → generated frames of the target person → MP4 with audio.
+
+Incremental: each generated frame is cached under cache/render/<checkpoint>/ by the hash of what it
+is generated from (the pose of the frame, and of the previous frame for temporal models), so after
+a keypoint edit only the frames whose input changed are generated again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from avstudio.analysis.project_ops import clip_path, require_track
+from avstudio.core.errors import UserError
+from avstudio.core.progress import Progress
+from avstudio.core.store import load_project
+from avstudio.core.tracks import Flag
+from avstudio.media.audio import Audio, load_audio
+from avstudio.media.export import ExportSettings, export_video
+from avstudio.ml.data import RENDER_VERSION
+from avstudio.ml.device import resolve_device
+from avstudio.ml.evaluate import generate_rows, load_generator
+from avstudio.retarget.render import render_frame
+
+
+def frame_keys(ckpt: str, size: int, pts: np.ndarray, flags: np.ndarray, temporal: bool) -> list[str]:
+    keys = []
+    for i in range(len(pts)):
+        h = hashlib.sha1(f"{ckpt}|{size}|{RENDER_VERSION}".encode())
+        for j in ([i - 1, i] if temporal else [i]):
+            if j >= 0:
+                p = np.where((flags[j] != Flag.MISSING)[:, None], pts[j], 0)
+                h.update(np.round(p, 2).astype(np.float32).tobytes())
+                h.update(flags[j].tobytes())
+        keys.append(h.hexdigest())
+    return keys
+
+
+def render(project_path: str, model_id: str, out: str | None = None, audio: str = "clip", device: str = "auto",
+           height: int | None = None, crf: int = 18, preset: str = "medium") -> Iterator[Progress]:
+    """Job: generate the target person doing the source's (normalized) motion; write ``out`` if given.
+    Returns {"out", "generated", "cached", "frames"}."""
+    project = load_project(project_path)
+    dev = resolve_device(device)
+    norm = require_track(project, "source", "normalized")
+    pts, flags = norm.points, norm.flags
+    tref, _ = clip_path(project, "target")
+    sref, spath = clip_path(project, "source")
+    tv = tref.probe["video"]
+    t_size = (int(tv["width"]), int(tv["height"]))
+    yield Progress(0, len(pts), "Loading the model")
+    doc, trainer = load_generator(project_path, model_id, dev)
+    size = int(doc["config"]["size"])
+    ckpt_name = Path(doc["path"]).name
+    cache = Path(project_path) / "cache" / "render" / f"{model_id}-{ckpt_name}"
+    cache.mkdir(parents=True, exist_ok=True)
+    keys = frame_keys(f"{model_id}/{ckpt_name}", size, pts, flags, doc["config"]["temporal"])
+    todo = [i for i, k in enumerate(keys) if not (cache / f"{k}.png").is_file()]
+    generated = 0
+    # Temporal models need the previous generated frame: generate runs of consecutive frames.
+    i = 0
+    while i < len(todo):
+        j = i
+        while j + 1 < len(todo) and todo[j + 1] == todo[j] + 1 and j - i < 31:
+            j += 1
+        frames_idx = todo[i:j + 1]
+        poses = np.stack([render_frame((pts[f], flags[f]), None, t_size, (size, size), mark_frame=True)
+                          for f in frames_idx])
+        boxes = None
+        if trainer.face_g is not None:
+            from avstudio.ml.face_stage import face_boxes
+            from avstudio.retarget.render import apply_transform, fit_transform
+            boxes = face_boxes(apply_transform(pts[frames_idx], fit_transform(t_size, (size, size))),
+                               flags[frames_idx], size)
+        fakes = generate_rows(trainer, poses, dev, boxes=boxes)
+        for f, img in zip(frames_idx, fakes):
+            cv2.imwrite(str(cache / f"{keys[f]}.png"), img[..., ::-1])
+        generated += len(frames_idx)
+        i = j + 1
+        yield Progress(generated, max(1, len(todo)), f"Generated {generated}/{len(todo)} frames "
+                                                       f"({len(pts) - len(todo)} unchanged, from the cache)")
+    result = {"out": None, "generated": generated, "cached": len(pts) - len(todo), "frames": len(pts),
+              "cache": str(cache)}
+    if out is None:
+        return result
+    from avstudio.retarget.render import fit_transform
+
+    s, dx, dy = fit_transform(t_size, (size, size))
+    x0, y0 = int(round(dx)), int(round(dy))
+    out_h = height or t_size[1]
+    out_w = int(round(t_size[0] * out_h / t_size[1] / 2)) * 2
+
+    def frames():
+        for k in keys:
+            img = cv2.imread(str(cache / f"{k}.png"))[..., ::-1]
+            yield cv2.resize(img[y0:size - y0, x0:size - x0], (out_w, out_h), interpolation=cv2.INTER_CUBIC)
+
+    fps = Fraction(*sref.probe["video"]["fps"])
+    track_audio = None
+    if audio == "clip":
+        if sref.probe.get("audio"):
+            track_audio = load_audio(spath, 48000, mono=False)
+    elif audio in ("source_voice", "target_voice"):
+        ref = project.media_by_role(audio)
+        if ref is None:
+            raise UserError(f"The project has no {audio.replace('_', ' ')}.")
+        track_audio = load_audio(project.media_path(ref.id), 48000, mono=False)
+    elif audio != "none":
+        track_audio = load_audio(audio, 48000, mono=False)
+    if track_audio is not None:
+        track_audio = Audio(track_audio.samples, track_audio.sample_rate)
+    yield from export_video(out, frames(), len(keys), ExportSettings(fps=fps, crf=crf, preset=preset), track_audio)
+    result["out"] = str(out)
+    return result

@@ -1,0 +1,48 @@
+"""Training presets. Every number of a run is in its config; a preset is a starting config."""
+
+from __future__ import annotations
+
+import copy
+
+# "augment": {"scale": s, "shift": t} applies one random scale/shift to pose and frame alike. On the
+# 100-frame pose2sim target it made the person follow unseen poses better but blurred the static
+# background, and scored worse (BENCHMARKS.md), so it is off by default (`avstudio train --augment`).
+AUGMENT = {"scale": 0.1, "shift": 0.08}
+
+PRESETS: dict[str, dict] = {
+    # Small and fast: trains on a CPU in minutes (the demo and the tests use it).
+    "preview": {
+        "size": 128, "arch": "unet", "ngf": 32, "ndf": 32, "depth": 7, "d_layers": 3, "num_d": 1,
+        "temporal": False, "face": False, "l1": 100.0, "fm": 0.0, "vgg": 0.0,
+        "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "steps": 3000, "decay_from": 0.5,
+        "checkpoint_every": 500, "sample_every": 100, "augment": None,
+    },
+    # pix2pix at 256 with Everybody Dance Now's temporal smoothing.
+    "standard": {
+        "size": 256, "arch": "unet", "ngf": 64, "ndf": 64, "depth": 8, "d_layers": 3, "num_d": 1,
+        "temporal": True, "face": False, "l1": 100.0, "fm": 0.0, "vgg": 0.0,
+        "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "steps": 40000, "decay_from": 0.5,
+        "checkpoint_every": 2000, "sample_every": 250, "augment": None,
+    },
+    # pix2pixHD global generator at 512, multiscale D + feature matching, temporal, face GAN.
+    # Without VGG weights an L1 term stands in for the perceptual loss.
+    "hd": {
+        "size": 512, "arch": "global", "ngf": 64, "ndf": 64, "n_down": 4, "n_blocks": 9, "d_layers": 3, "num_d": 2,
+        "temporal": True, "face": True, "face_steps": 10000, "l1": 10.0, "fm": 10.0, "vgg": 10.0,
+        "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "steps": 100000, "decay_from": 0.5,
+        "checkpoint_every": 5000, "sample_every": 500, "augment": None,
+    },
+}
+
+
+def preset_config(name: str, **overrides) -> dict:
+    from avstudio.core.errors import UserError
+
+    if name not in PRESETS:
+        raise UserError(f"Unknown preset {name!r}: use {', '.join(PRESETS)}.")
+    cfg = copy.deepcopy(PRESETS[name])
+    cfg["preset"] = name
+    for k, v in overrides.items():
+        if v is not None:
+            cfg[k] = v
+    return cfg

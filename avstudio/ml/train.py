@@ -1,0 +1,363 @@
+"""Training a per-target pose→image model (Everybody Dance Now) as a job.
+
+* The batch of step k is a function of (seed, k, rank) and dropout is seeded per step, so a resumed
+  run continues exactly as an uninterrupted one would (same batches, same optimizer state).
+* Progress carries step, losses, it/s and (every ``sample_every`` steps) a sample image: pose |
+  generated | real. Losses are also appended to ``losses.jsonl`` so a monitor can redraw the curve.
+* Stop (``handle.request_stop()``) saves a checkpoint and returns; cancel abandons the run (the last
+  checkpoint stays).
+* CUDA: bf16 autocast, channels_last, optional torch.compile; several GPUs via torchrun + DDP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from avstudio.core.errors import UserError
+from avstudio.core.progress import Progress
+from avstudio.core.store import load_project
+from avstudio.ml import checkpoint as ck
+from avstudio.ml.build import build_discriminator, build_face, build_generator
+from avstudio.ml.data import build_dataset, to_images, to_tensor
+from avstudio.ml.device import autocast, prepare_module, resolve_device, to_device
+from avstudio.ml.losses import VGGLoss, feature_matching, lsgan
+from avstudio.ml.presets import preset_config
+
+
+def lr_at(cfg: dict, step: int, base: float) -> float:
+    """Constant, then linear decay to 0 over the last (1 - decay_from) of the steps (pix2pix)."""
+    start = cfg["decay_from"] * cfg["steps"]
+    if step < start:
+        return base
+    return base * max(0.0, 1.0 - (step - start) / max(1.0, cfg["steps"] - start))
+
+
+def _split(out):
+    """Split a discriminator output on a [real; fake] batch into the two halves (tensor or nested lists)."""
+    if isinstance(out, list):
+        pairs = [_split(o) for o in out]
+        return [a for a, _ in pairs], [b for _, b in pairs]
+    a, b = out.chunk(2)
+    return a, b
+
+
+def _dist():
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+class Trainer:
+    """Networks, optimisers and one training step; shared by the train job and the benchmarks."""
+
+    def __init__(self, cfg: dict, device: torch.device, *, compile: bool = False, vgg_weights: str | None = None):
+        self.cfg, self.device = cfg, device
+        self.G = prepare_module(build_generator(cfg), device)
+        self.D = prepare_module(build_discriminator(cfg), device)
+        betas = (cfg["beta1"], 0.999)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg["lr_g"], betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg["lr_d"], betas=betas)
+        self.vgg = VGGLoss(vgg_weights).to(device) if vgg_weights and cfg.get("vgg") else None
+        self.multiscale = cfg.get("num_d", 1) > 1
+        rank, world = _dist()
+        self.g_run, self.d_run = self.G, self.D
+        if world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+            ids = [device.index] if device.type == "cuda" else None
+            # A temporal G runs twice per step (previous frame, then this one): static_graph lets DDP
+            # reduce each parameter's gradient once anyway.
+            self.g_run = DDP(self.G, device_ids=ids, static_graph=bool(cfg["temporal"]))
+            self.d_run = DDP(self.D, device_ids=ids)
+        if compile:
+            self.g_run = torch.compile(self.g_run)
+        self.face_g = self.face_d = None
+        if cfg.get("face"):
+            fg, fd = build_face(cfg)
+            self.face_g, self.face_d = prepare_module(fg, device), prepare_module(fd, device)
+            self.opt_fg = torch.optim.Adam(self.face_g.parameters(), lr=cfg["lr_g"], betas=betas)
+            self.opt_fd = torch.optim.Adam(self.face_d.parameters(), lr=cfg["lr_d"], betas=betas)
+
+    def _d_out(self, x, features=False):
+        out = self.d_run(x, features=True) if self.multiscale else self.d_run(x, features=features)
+        return out
+
+    def generate(self, pose: torch.Tensor, prev: torch.Tensor | None = None) -> torch.Tensor:
+        if self.cfg["temporal"]:
+            prev = torch.zeros_like(pose) if prev is None else prev
+            pose = torch.cat([pose, prev], 1)
+        return self.g_run(pose)
+
+    def step(self, step: int, pose: torch.Tensor, real: torch.Tensor, pose_prev=None, real_prev=None) -> dict:
+        cfg = self.cfg
+        for opt, base in ((self.opt_g, cfg["lr_g"]), (self.opt_d, cfg["lr_d"])):
+            for group in opt.param_groups:
+                group["lr"] = lr_at(cfg, step, base)
+        with autocast(self.device):
+            if cfg["temporal"]:
+                fake_prev = self.generate(pose_prev)
+                fake = self.generate(pose, fake_prev.detach())
+                cond_real = torch.cat([pose_prev, pose, real_prev, real], 1)
+                cond_fake = torch.cat([pose_prev, pose, fake_prev, fake], 1)
+            else:
+                fake = self.generate(pose)
+                cond_real = torch.cat([pose, real], 1)
+                cond_fake = torch.cat([pose, fake], 1)
+            # Discriminator: real and fake in one call (one forward per backward, as DDP requires;
+            # instance norm keeps the two samples independent).
+            both = self._d_out(torch.cat([cond_real, cond_fake.detach()]))
+            d_real, d_fake = _split(both)
+            loss_d = 0.5 * (lsgan(d_real, True) + lsgan(d_fake, False))
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        with autocast(self.device):
+            need_feats = cfg.get("fm", 0) > 0
+            d_fake_g = self.d_run(cond_fake, features=True) if (self.multiscale or need_feats) else self.d_run(cond_fake)
+            loss_gan = lsgan(d_fake_g if self.multiscale else (d_fake_g[-1] if need_feats else d_fake_g), True)
+            losses = {"g_gan": loss_gan}
+            if cfg.get("l1"):
+                l1 = F.l1_loss(fake, real)
+                if cfg["temporal"]:
+                    l1 = 0.5 * (l1 + F.l1_loss(fake_prev, real_prev))
+                losses["l1"] = cfg["l1"] * l1
+            if need_feats:
+                with torch.no_grad():
+                    real_feats = self.d_run(cond_real, features=True)
+                ff = d_fake_g if self.multiscale else [d_fake_g]
+                rf = real_feats if self.multiscale else [real_feats]
+                losses["fm"] = cfg["fm"] * feature_matching(ff, rf, cfg["d_layers"])
+            if self.vgg is not None:
+                losses["vgg"] = cfg["vgg"] * self.vgg(fake.float(), real.float())
+            loss_g = sum(losses.values())
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        out = {k: float(v.detach()) for k, v in losses.items()}
+        out.update(d=float(loss_d.detach()), g=float(loss_g.detach()))
+        self.last_fake = fake
+        return out
+
+    def face_step(self, pose: torch.Tensor, real: torch.Tensor, box) -> dict:
+        """One step of the face stage: the main generator is frozen; the residual G and its D learn."""
+        from avstudio.ml.face_stage import crop, face_size
+
+        n = face_size(self.cfg)
+        with torch.no_grad(), autocast(self.device):
+            fake = self.generate(pose).float()
+        p, g, r = crop(pose, box, n), crop(fake, box, n), crop(real, box, n)
+        refined = self.face_g(p, g)
+        d_loss = 0.5 * (lsgan(self.face_d(torch.cat([p, r], 1)), True)
+                        + lsgan(self.face_d(torch.cat([p, refined.detach()], 1)), False))
+        self.opt_fd.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_fd.step()
+        g_loss = lsgan(self.face_d(torch.cat([p, refined], 1)), True) + self.cfg.get("l1", 10.0) * F.l1_loss(refined, r)
+        self.opt_fg.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_fg.step()
+        return {"face_g": float(g_loss.detach()), "face_d": float(d_loss.detach())}
+
+    def refine_faces(self, fake: torch.Tensor, pose: torch.Tensor, boxes) -> torch.Tensor:
+        """Paste the face stage's refined crops into generated frames (inference)."""
+        from avstudio.ml.face_stage import crop, face_size, paste
+
+        if self.face_g is None:
+            return fake
+        n = face_size(self.cfg)
+        out = []
+        for i in range(len(fake)):
+            f = fake[i:i + 1]
+            if boxes[i][3]:
+                f = paste(f, self.face_g(crop(pose[i:i + 1], boxes[i], n), crop(f, boxes[i], n)), boxes[i])
+            out.append(f)
+        return torch.cat(out)
+
+    def tensors(self) -> tuple[dict, dict]:
+        tensors = {**ck.module_tensors("G", self.G), **ck.module_tensors("D", self.D)}
+        if self.face_g is not None:
+            tensors.update({**ck.module_tensors("FG", self.face_g), **ck.module_tensors("FD", self.face_d)})
+        meta = {}
+        opts = [("opt_g", self.opt_g), ("opt_d", self.opt_d)]
+        if self.face_g is not None:
+            opts += [("opt_fg", self.opt_fg), ("opt_fd", self.opt_fd)]
+        for name, opt in opts:
+            t, m = ck.optimizer_state(opt)
+            tensors.update({f"{name}/{k}": v for k, v in t.items()})
+            meta[name] = m
+        return tensors, meta
+
+    def load(self, tensors: dict, meta: dict, where: str, optimizers: bool = True) -> None:
+        ck.load_module("G", self.G, tensors, where)
+        ck.load_module("D", self.D, tensors, where)
+        opts = [("opt_g", self.opt_g), ("opt_d", self.opt_d)]
+        if self.face_g is not None:
+            ck.load_module("FG", self.face_g, tensors, where)
+            ck.load_module("FD", self.face_d, tensors, where)
+            opts += [("opt_fg", self.opt_fg), ("opt_fd", self.opt_fd)]
+        if optimizers:
+            for name, opt in opts:
+                sub = {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + "/")}
+                ck.load_optimizer_state(opt, sub, meta[name])
+
+
+def _augment(images: list[np.ndarray], rng: np.random.Generator, scale: float, shift: float) -> list[np.ndarray]:
+    """One random scale + shift applied alike to the pose image and the frame(s): with a few hundred
+    frames the generator must learn to draw limbs where the pose puts them, not memorise frames."""
+    import cv2
+
+    if not scale and not shift:
+        return images
+    size = images[0].shape[1]
+    s = 1.0 + rng.uniform(-scale, scale)
+    tx, ty = rng.uniform(-shift, shift, 2) * size
+    c = size / 2
+    m = np.array([[s, 0, c - s * c + tx], [0, s, c - s * c + ty]], np.float32)
+    return [cv2.warpAffine(np.ascontiguousarray(im[0]), m, (size, size), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT)[None] for im in images]
+
+
+def _batch(data, rows: np.ndarray, seed: int, step: int, rank: int, temporal: bool, aug: dict | None = None):
+    rng = np.random.default_rng([seed, step, rank])
+    r = int(rows[rng.integers(len(rows))])
+    ims = [data.poses[r:r + 1], data.frames[r:r + 1]]
+    if temporal:
+        ims += [data.poses[r - 1:r], data.frames[r - 1:r]]
+    if aug:
+        ims = _augment(ims, rng, aug.get("scale", 0.0), aug.get("shift", 0.0))
+    t = [to_tensor(np.asarray(im)) for im in ims]
+    if temporal:
+        return t[0], t[1], t[2], t[3], r
+    return t[0], t[1], None, None, r
+
+
+def new_model_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
+
+
+def train(project_path: str, preset: str = "preview", steps: int | None = None, model_id: str | None = None,
+          resume: bool = False, device: str = "auto", seed: int = 0, compile: bool = False,
+          vgg_weights: str | None = None, augment: bool = False, handle=None) -> Iterator[Progress]:
+    """Job: train (or resume) a motion-transfer model on the project's target clip.
+    Returns {"model_id", "checkpoint", "step"}; JSON-able arguments so it can run in a subprocess."""
+    rank, world = _dist()
+    project = load_project(project_path)
+    models_dir = Path(project_path) / "models"
+    dev = resolve_device(device)
+    if dev.type == "cuda" and world > 1:
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(dev)
+    start_step = 0
+    ckpt_doc = None
+    if resume:
+        if not model_id:
+            raise UserError("Say which model to resume (--model ID).")
+        ckpt_doc, tensors = ck.load_checkpoint(models_dir / model_id, preset=preset)
+        cfg = dict(ckpt_doc["config"])
+        if steps:
+            cfg["steps"] = int(steps)
+        start_step = int(ckpt_doc["step"])
+        seed = int(ckpt_doc.get("seed", seed))
+    else:
+        cfg = preset_config(preset, steps=steps)
+        if augment:
+            from avstudio.ml.presets import AUGMENT
+            cfg["augment"] = dict(AUGMENT)
+        model_id = model_id or new_model_id()
+        if (models_dir / model_id).exists() and ck.latest_checkpoint(models_dir / model_id):
+            raise UserError(f"A model named {model_id} exists already: resume it or choose another name.")
+    model_dir = models_dir / model_id
+    if world > 1 and rank != 0:
+        torch.distributed.barrier()  # rank 0 builds the cached dataset first
+    data = yield from build_dataset(project, cfg["size"])
+    if world > 1 and rank == 0:
+        torch.distributed.barrier()
+    rows = data.pair_rows(data.train_rows) if cfg["temporal"] else data.train_rows
+    if len(rows) < 2:
+        raise UserError("Too few consecutive training frames for temporal training.")
+    torch.manual_seed(seed)
+    try:
+        trainer = Trainer(cfg, dev, compile=compile, vgg_weights=vgg_weights)
+        if ckpt_doc is not None:
+            trainer.load(tensors, ckpt_doc["optim"], ckpt_doc["path"])
+        main_steps = cfg["steps"]
+        face_steps = int(cfg.get("face_steps", 0)) if cfg.get("face") else 0
+        total = main_steps + face_steps
+        boxes = None
+        if face_steps:
+            from avstudio.ml.face_stage import face_boxes
+            boxes = face_boxes(data.body, data.body_flags, data.size)
+            face_rows = data.train_rows[boxes[data.train_rows, 3] == 1]
+            if not len(face_rows):
+                raise UserError("The face stage needs frames where the head (nose, eyes or ears) and neck are found.")
+        log_path = model_dir / "losses.jsonl"
+        if rank == 0:
+            model_dir.mkdir(parents=True, exist_ok=True)
+            if not resume and log_path.exists():
+                log_path.unlink()
+        t0, done0 = time.monotonic(), start_step
+        losses = {}
+        step = start_step
+
+        def save(step_done: int) -> Path | None:
+            if rank != 0:
+                return None
+            t, meta = trainer.tensors()
+            return ck.save_checkpoint(model_dir, step_done, cfg, t, {"optim": meta, "seed": seed,
+                                                                      "dataset": data.key, "model_id": model_id})
+
+        for step in range(start_step, total):
+            if handle is not None and handle.stop_requested:
+                path = save(step)
+                yield Progress(step, total, f"Stopped at step {step}: checkpoint saved", data={"step": step})
+                return {"model_id": model_id, "checkpoint": str(path), "step": step, "stopped": True}
+            torch.manual_seed(seed * 1_000_003 + step)  # dropout: the same at step k on resume
+            if step >= main_steps:  # the face stage: main generator frozen
+                # (a temporal generator sees no previous frame here: the face stage refines single frames)
+                pose, real, _, _, row = _batch(data, face_rows, seed, step, rank, False)
+                pose_in = to_device(pose, dev)
+                losses = trainer.face_step(pose_in, to_device(real, dev), boxes[row])
+                losses.update(g=losses["face_g"], d=losses["face_d"])
+                trainer.last_fake = trainer.refine_faces(trainer.generate(pose_in).detach().float(), pose_in,
+                                                         [boxes[row]]).detach()
+            else:
+                pose, real, pose_p, real_p, row = _batch(data, rows, seed, step, rank, cfg["temporal"],
+                                                         cfg.get("augment"))
+                pose, real = to_device(pose, dev), to_device(real, dev)
+                if pose_p is not None:
+                    pose_p, real_p = to_device(pose_p, dev), to_device(real_p, dev)
+                losses = trainer.step(step, pose, real, pose_p, real_p)
+            done = step + 1
+            rate = (done - done0) / max(1e-9, time.monotonic() - t0)
+            if rank == 0:
+                with open(log_path, "a") as f:
+                    f.write(json.dumps({"step": done, **losses}) + "\n")
+                preview, info = None, {"step": done, "losses": losses, "it_s": rate}
+                if done % cfg["sample_every"] == 0 or done == total:
+                    # pose | generated | real; also on disk, for a monitor in another process.
+                    preview = np.concatenate([data.poses[row], to_images(trainer.last_fake[:1])[0], data.frames[row]], 1)
+                    sample = model_dir / "samples" / f"step-{done:08d}.png"
+                    sample.parent.mkdir(exist_ok=True)
+                    import cv2
+                    cv2.imwrite(str(sample), preview[..., ::-1])
+                    info["sample"] = str(sample)
+                yield Progress(done, total, f"Step {done}/{total}  G {losses['g']:.3f}  D {losses['d']:.3f}  {rate:.1f} it/s",
+                               preview=preview, data=info)
+                if done % cfg["checkpoint_every"] == 0 and done < total:
+                    save(done)
+        path = save(total)
+        if face_steps and rank == 0:
+            trainer.face_g.eval()
+    except torch.cuda.OutOfMemoryError as exc:
+        raise UserError(f"Out of GPU memory at {cfg['size']} px with the '{cfg['preset']}' preset. Use a smaller preset "
+                        "(standard or preview), close other GPU programs, or train on the CPU. The last checkpoint is "
+                        "kept.", details=str(exc)) from exc
+    return {"model_id": model_id, "checkpoint": str(path) if path else None, "step": total, "stopped": False}
