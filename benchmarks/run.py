@@ -228,21 +228,37 @@ def plain_pix2pix_steps(cfg: dict, steps: int, device) -> float:
     x = torch.randn(1, c, cfg["size"], cfg["size"], device=device)
     y = torch.randn(1, 3, cfg["size"], cfg["size"], device=device)
 
-    def d_out(inp):
-        o = D(inp)
-        return o[-1][-1] if isinstance(o, list) else o
+    def d_last(o):
+        return [f[-1] for f in o] if isinstance(o[0], list) else [o[-1]]
+
+    def feats(inp):  # every layer of every scale
+        o = D(inp, features=True)
+        return o if isinstance(o[0], list) else [o]
+
+    def mse_to(outs, v):
+        return sum(F.mse_loss(t, torch.full_like(t, v)) for t in outs) / len(outs)
 
     def one():
-        fake = G(x)
-        cond = torch.cat([x[:, :3], y] + ([x[:, :3], y] if cfg["temporal"] else []), 1)
-        condf = torch.cat([x[:, :3], fake] + ([x[:, :3], fake] if cfg["temporal"] else []), 1)
+        # The same algorithm as the Trainer: two G passes when temporal, LSGAN, L1, feature matching.
+        if cfg["temporal"]:
+            fake_prev = G(torch.cat([x[:, :3], torch.zeros_like(x[:, :3])], 1))
+            fake = G(torch.cat([x[:, :3], fake_prev.detach()], 1))
+            cond = torch.cat([x[:, :3], x[:, :3], y, y], 1)
+            condf = torch.cat([x[:, :3], x[:, :3], fake_prev, fake], 1)
+        else:
+            fake = G(x)
+            cond, condf = torch.cat([x, y], 1), torch.cat([x, fake], 1)
         od.zero_grad()
-        ld = 0.5 * (F.mse_loss(d_out(cond), torch.ones(1, device=device).expand_as(d_out(cond)))
-                    + F.mse_loss(d_out(condf.detach()), torch.zeros(1, device=device).expand_as(d_out(cond))))
+        ld = 0.5 * (mse_to(d_last(feats(cond)), 1.0) + mse_to(d_last(feats(condf.detach())), 0.0))
         ld.backward()
         od.step()
         og.zero_grad()
-        lg = F.mse_loss(d_out(condf), torch.ones(1, device=device).expand_as(d_out(cond))) + 100 * F.l1_loss(fake, y)
+        ff = feats(condf)
+        lg = mse_to([f[-1] for f in ff], 1.0) + cfg["l1"] * F.l1_loss(fake, y)
+        if cfg.get("fm"):
+            with torch.no_grad():
+                rf = feats(cond)
+            lg = lg + cfg["fm"] * sum(F.l1_loss(a, b) for fa, fb in zip(ff, rf) for a, b in zip(fa[:-1], fb[:-1]))
         lg.backward()
         og.step()
     one()  # warm-up
