@@ -50,6 +50,14 @@ class ClipView(QWidget):
         self.setToolTip(f"The {role} clip. Scroll to zoom, drag to pan, double-click to fit.")
         self.graphics.scene().sigMouseClicked.connect(self._clicked)
         self._size: tuple[int, int] | None = None
+        from avstudio.gui.skeleton_item import SkeletonItem
+        self.skeleton = SkeletonItem()
+        self.skeleton.attach(self.view)
+
+    def set_skeleton(self, name: str) -> None:
+        """Switch the overlay's layout (MediaPipe 33 from analysis, BODY_25 from an OpenPose import)."""
+        from avstudio.core.skeletons import skeleton
+        self.skeleton.skel = skeleton(name)
 
     def set_clip(self, name: str | None, size: tuple[int, int] | None, missing: bool = False) -> None:
         self._size = size

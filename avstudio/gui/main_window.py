@@ -7,7 +7,8 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QUndoStack
+from PySide6.QtWidgets import QUndoView
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QSlider, QSplitter, QStyle, QToolButton, QVBoxLayout, QWidget)
 
@@ -16,6 +17,11 @@ from avstudio.core.progress import JobState
 from avstudio.core.project import Project
 from avstudio.core.store import (PROJECT_FILE, autosave_project, find_recovery, load_project, new_project_folder,
                                  recover_project, save_project)
+from avstudio.analysis.keypoint_ops import move_keypoint, set_hidden
+from avstudio.analysis.project_ops import find_track
+from avstudio.core.tracks import Flag
+from avstudio.gui.commands import push_edit
+from avstudio.gui.shortcuts import SHORTCUTS
 from avstudio.gui.clip_view import AUDIO_SUFFIXES, VIDEO_SUFFIXES, ClipView, dropped_paths
 from avstudio.gui.export_dialog import ExportDialog
 from avstudio.gui.frame_loader import FrameLoader
@@ -52,9 +58,15 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
 
         # Clips
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(lambda _: self._update_title())
+        self.undo_stack.indexChanged.connect(lambda _: self._update_title())
+        self._changed_outside_undo = False  # media added, relinked…: not undoable, still unsaved
         self.views = {role: ClipView(role) for role in ("source", "target")}
-        for v in self.views.values():
+        for role, v in self.views.items():
             v.mediaDropped.connect(self.set_media)
+            v.skeleton.pointMoved.connect(lambda j, x, y, d, r=role: self._move_point(r, j, x, y, d))
+            v.skeleton.pointToggled.connect(lambda j, r=role: self._toggle_point(r, j))
         split = QSplitter(Qt.Horizontal)
         for v in self.views.values():
             split.addWidget(v)
@@ -98,6 +110,9 @@ class MainWindow(QMainWindow):
         self.log_panel = LogPanel()
         self.jobs_dock = self._dock("Jobs", self.jobs_panel, Qt.RightDockWidgetArea)
         self.log_dock = self._dock("Log", self.log_panel, Qt.BottomDockWidgetArea)
+        self.history = QUndoView(self.undo_stack)
+        self.history.setEmptyLabel("Opened")
+        self.history_dock = self._dock("History", self.history, Qt.RightDockWidgetArea)
         self.resizeDocks([self.jobs_dock], [340], Qt.Horizontal)
         self.resizeDocks([self.log_dock], [130], Qt.Vertical)
         self.statusBar().showMessage("Open a project, or drop a source and a target video on the two panes.")
@@ -122,14 +137,22 @@ class MainWindow(QMainWindow):
         return dock
 
     # ---- menus & shortcuts --------------------------------------------------------------------
-    def _action(self, menu, text, slot, shortcut=None, tip=None) -> QAction:
+    def _action(self, menu, action_id: str, slot) -> QAction:
+        """An action from the shortcut registry (gui/shortcuts.py): text, key and tooltip are data."""
+        _, text, key, tip = SHORTCUTS[action_id]
         a = QAction(text, self)
-        if shortcut:
-            a.setShortcut(QKeySequence(shortcut))
-            a.setShortcutContext(Qt.WindowShortcut)
-        if tip:
-            a.setStatusTip(tip)
-            a.setToolTip(tip)
+        a.setObjectName(action_id)
+        a.setShortcut(QKeySequence(key))
+        a.setShortcutContext(Qt.WindowShortcut)
+        a.setStatusTip(tip)
+        a.setToolTip(f"{tip} ({key})")
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        return a
+
+    def _plain_action(self, menu, text: str, slot, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        a.setStatusTip(tip)
         a.triggered.connect(slot)
         menu.addAction(a)
         return a
@@ -137,47 +160,52 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         mb = self.menuBar()
         f = mb.addMenu("&File")
-        self._action(f, "&New Project…", self.new_project_dialog, QKeySequence.New, "Create a project folder")
-        self._action(f, "&Open Project…", self.open_project_dialog, QKeySequence.Open, "Open an .avproj folder")
+        self._action(f, "new", self.new_project_dialog)
+        self._action(f, "open", self.open_project_dialog)
         self.recent_menu = f.addMenu("Open &Recent")
         self._fill_recent()
-        self._action(f, "&Save", self.save, QKeySequence.Save, "Save the project")
-        self._action(f, "Save &As…", self.save_as_dialog, QKeySequence.SaveAs, "Save the project in a new folder")
+        self._action(f, "save", self.save)
+        self._action(f, "save_as", self.save_as_dialog)
         f.addSeparator()
         for role in ("source", "target"):
-            self._action(f, f"Set {role.title()} Clip…", lambda _=False, r=role: self.choose_media(r))
+            self._plain_action(f, f"Set {role.title()} Clip…", lambda _=False, r=role: self.choose_media(r))
         for role in ("source_voice", "target_voice"):
-            self._action(f, f"Set {role.replace('_', ' ').title()}…", lambda _=False, r=role: self.choose_media(r))
-        self._action(f, "Relink Missing Media…", self.relink_dialog, tip="Point moved media files at their new place")
+            self._plain_action(f, f"Set {role.replace('_', ' ').title()}…", lambda _=False, r=role: self.choose_media(r))
+        self._plain_action(f, "Relink Missing Media…", self.relink_dialog, "Point moved media files at their new place")
         f.addSeparator()
-        self.export_action = self._action(f, "&Export Video…", self.export_dialog, "Ctrl+E", "Render an MP4")
+        self.export_action = self._action(f, "export", self.export_dialog)
         f.addSeparator()
-        self._action(f, "&Quit", self.close, QKeySequence.Quit)
+        self._action(f, "quit", self.close)
+
+        e = mb.addMenu("&Edit")
+        self._action(e, "undo", self.undo_stack.undo)
+        self._action(e, "redo", self.undo_stack.redo)
 
         p = mb.addMenu("&Playback")
-        self._action(p, "Play / Pause", self.player.toggle, "Space")
-        self._action(p, "Next Frame", lambda: self.player.step(1), "Right")
-        self._action(p, "Previous Frame", lambda: self.player.step(-1), "Left")
-        self._action(p, "Forward 10 Frames", lambda: self.player.step(10), "Ctrl+Right")
-        self._action(p, "Back 10 Frames", lambda: self.player.step(-10), "Ctrl+Left")
-        self._action(p, "First Frame", lambda: self.player.step(-10**9), "Home")
-        self._action(p, "Last Frame", lambda: self.player.step(10**9), "End")
+        self._action(p, "play", self.player.toggle)
+        self._action(p, "next", lambda: self.player.step(1))
+        self._action(p, "prev", lambda: self.player.step(-1))
+        self._action(p, "next10", lambda: self.player.step(10))
+        self._action(p, "prev10", lambda: self.player.step(-10))
+        self._action(p, "first", lambda: self.player.step(-10**9))
+        self._action(p, "last", lambda: self.player.step(10**9))
 
         v = mb.addMenu("&View")
         v.addAction(self.jobs_dock.toggleViewAction())
         v.addAction(self.log_dock.toggleViewAction())
+        v.addAction(self.history_dock.toggleViewAction())
 
         h = mb.addMenu("&Help")
-        self._action(h, "Keyboard Shortcuts", self.show_shortcuts, "F1")
-        self._action(h, "About AV Studio", lambda: QMessageBox.about(
+        self._action(h, "help", self.show_shortcuts)
+        self._plain_action(h, "About AV Studio", lambda: QMessageBox.about(
             self, "AV Studio", "AV Studio — see, fix and convert the poses, faces and voices your models learn from."))
 
     def shortcut_table(self) -> list[tuple[str, str]]:
+        """(text, key) of every registered shortcut that has an action in this window."""
         rows = []
-        for menu in self.menuBar().findChildren(type(self.recent_menu)):
-            for a in menu.actions():
-                if a.shortcut().toString():
-                    rows.append((a.text().replace("&", ""), a.shortcut().toString(QKeySequence.NativeText)))
+        for action_id, (_, text, key, _) in SHORTCUTS.items():
+            if self.findChild(QAction, action_id) is not None:
+                rows.append((text.replace("&", ""), key))
         return rows
 
     def show_shortcuts(self) -> None:
@@ -285,6 +313,8 @@ class MainWindow(QMainWindow):
             loader.close()
         self.loaders.clear()
         self.project = project
+        self.undo_stack.clear()
+        self._changed_outside_undo = bool(project is not None and project.dirty)  # e.g. recovered
         self._reload_media()
         self._update_title()
 
@@ -326,6 +356,7 @@ class MainWindow(QMainWindow):
         view.set_clip(source.path.name, source.size)
         loader = FrameLoader(source, self)
         loader.frameReady.connect(view.show_frame)
+        loader.frameReady.connect(self.refresh_overlay)
         loader.failed.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
         self.loaders[role] = loader
         self.export_action.setEnabled(True)
@@ -399,6 +430,8 @@ class MainWindow(QMainWindow):
             self.show_error("Could not save", exc)
             return False
         self.statusBar().showMessage(f"Saved {self.project.folder}", 5000)
+        self.undo_stack.setClean()
+        self._changed_outside_undo = False
         self._update_title()
         return True
 
@@ -415,6 +448,8 @@ class MainWindow(QMainWindow):
             self.show_error("Could not save", exc)
             return False
         self._remember(self.project.folder)
+        self.undo_stack.setClean()
+        self._changed_outside_undo = False
         self._update_title()
         return True
 
@@ -429,7 +464,7 @@ class MainWindow(QMainWindow):
 
     def maybe_save(self) -> bool:
         """Ask about unsaved changes. True when it is fine to go on."""
-        if self.project is None or not self.project.dirty or not self.ask:
+        if self.project is None or not self.unsaved or not self.ask:
             return True
         answer = QMessageBox.question(self, "Unsaved changes", f"Save the changes to {self.project.name}?",
                                       QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
@@ -437,11 +472,21 @@ class MainWindow(QMainWindow):
             return self.save()
         return answer == QMessageBox.Discard
 
+    @property
+    def unsaved(self) -> bool:
+        """Unsaved changes: the undo stack is away from its saved position, or something that is not
+        undoable (media added, a recovered project) changed since the last save."""
+        try:
+            clean = self.undo_stack.isClean()
+        except RuntimeError:  # the window is being destroyed
+            return False
+        return self.project is not None and (not clean or self._changed_outside_undo)
+
     def _update_title(self) -> None:
         if self.project is None:
             self.setWindowTitle("AV Studio")
         else:
-            self.setWindowTitle(f"{self.project.name}{' *' if self.project.dirty else ''} — AV Studio")
+            self.setWindowTitle(f"{self.project.name}{' *' if self.unsaved else ''} — AV Studio")
 
     # ---- media --------------------------------------------------------------------------------
     def choose_media(self, role: str) -> None:
@@ -460,6 +505,7 @@ class MainWindow(QMainWindow):
             self.show_error(f"Cannot use this file as the {role.replace('_', ' ')}", exc)
             return False
         log.info("%s set to %s", role, path)
+        self._changed_outside_undo = True
         if role in self.views:
             self._reload_media()
         self._update_title()
@@ -500,6 +546,36 @@ class MainWindow(QMainWindow):
     def _playing_changed(self, playing: bool) -> None:
         icon = QStyle.SP_MediaPause if playing else QStyle.SP_MediaPlay
         self.play_button.setIcon(self.style().standardIcon(icon))
+
+    # ---- keypoints on the canvas -----------------------------------------------------------------
+    def _pose_track(self, role: str):
+        return find_track(self.project, role, "pose") if self.project is not None else None
+
+    def refresh_overlay(self, *_args) -> None:
+        for role, view in self.views.items():
+            track = self._pose_track(role)
+            f = view.frame_index
+            if track is None or f is None or f >= track.length:
+                view.skeleton.set_pose(None, None)
+                continue
+            if view.skeleton.skel.name != track.meta["skeleton"]:
+                view.set_skeleton(track.meta["skeleton"])
+            view.skeleton.set_pose(track.points[f], track.flags[f])
+
+    def _move_point(self, role: str, joint: int, x: float, y: float, drag_id: int) -> None:
+        track, f = self._pose_track(role), self.views[role].frame_index
+        if track is None or f is None:
+            return
+        push_edit(self.undo_stack, self.project, move_keypoint(self.project, track.id, f, joint, x, y, drag_id),
+                  self.refresh_overlay)
+
+    def _toggle_point(self, role: str, joint: int) -> None:
+        track, f = self._pose_track(role), self.views[role].frame_index
+        if track is None or f is None:
+            return
+        hidden = track.flags[f, joint] != Flag.MISSING
+        push_edit(self.undo_stack, self.project, set_hidden(self.project, track.id, f, [joint], hidden),
+                  self.refresh_overlay)
 
     def _frame_changed(self, frame: int) -> None:
         tb = self.player.timebase
@@ -548,6 +624,8 @@ class MainWindow(QMainWindow):
         self.loaders.clear()
         self.player.clock.close()
         self.log_panel.detach()
+        self.undo_stack.cleanChanged.disconnect()
+        self.undo_stack.indexChanged.disconnect()
         event.accept()
 
 

@@ -1,0 +1,28 @@
+"""Every keyboard shortcut of the editor, as data: one registry feeds the actions and the help."""
+
+from __future__ import annotations
+
+# action id: (menu, text, key, tooltip)
+SHORTCUTS: dict[str, tuple[str, str, str, str]] = {
+    "new": ("File", "&New Project…", "Ctrl+N", "Create a project folder"),
+    "open": ("File", "&Open Project…", "Ctrl+O", "Open an .avproj folder"),
+    "save": ("File", "&Save", "Ctrl+S", "Save the project"),
+    "save_as": ("File", "Save &As…", "Ctrl+Shift+S", "Save the project in a new folder"),
+    "export": ("File", "&Export Video…", "Ctrl+E", "Render an MP4"),
+    "quit": ("File", "&Quit", "Ctrl+Q", "Quit AV Studio"),
+    "undo": ("Edit", "&Undo", "Ctrl+Z", "Undo the last edit"),
+    "redo": ("Edit", "&Redo", "Ctrl+Shift+Z", "Redo the edit undone last"),
+    "hide": ("Edit", "Hide / Show Keypoint", "H", "Hide the selected keypoint (or show it again)"),
+    "interpolate": ("Edit", "Interpolate Range", "I", "Fill the selected range between anchors"),
+    "smooth": ("Edit", "Smooth Range", "S", "Smooth the selected range (anchors stay)"),
+    "play": ("Playback", "Play / Pause", "Space", "Play or pause"),
+    "next": ("Playback", "Next Frame", "Right", "One frame forward"),
+    "prev": ("Playback", "Previous Frame", "Left", "One frame back"),
+    "next10": ("Playback", "Forward 10 Frames", "Ctrl+Right", "Ten frames forward"),
+    "prev10": ("Playback", "Back 10 Frames", "Ctrl+Left", "Ten frames back"),
+    "first": ("Playback", "First Frame", "Home", "Go to the first frame"),
+    "last": ("Playback", "Last Frame", "End", "Go to the last frame"),
+    "next_flag": ("Playback", "Next Flagged Frame", "F", "Jump to the next frame on the review list"),
+    "prev_flag": ("Playback", "Previous Flagged Frame", "Shift+F", "Jump to the previous frame on the review list"),
+    "help": ("Help", "Keyboard Shortcuts", "F1", "List every shortcut"),
+}

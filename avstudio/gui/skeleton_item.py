@@ -1,0 +1,104 @@
+"""The editable stick figure over a clip view (pyqtgraph items in the clip's ViewBox).
+
+Points are the stored 33 MediaPipe landmarks; colour shows confidence (red → green), anchors the
+user placed (EDITED) are larger with a white ring, INTERPOLATED points are hollow, MISSING ones are
+not drawn. Drag a point to move it (one undo step per drag); right-click hides it.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+
+from avstudio.core.skeletons import skeleton
+from avstudio.core.tracks import Flag
+
+_drag_ids = itertools.count(1)
+
+
+def conf_colour(c: float) -> QColor:
+    c = float(np.clip(c, 0, 1))
+    return QColor.fromHsvF(0.33 * c, 0.85, 0.95)
+
+
+class SkeletonItem(pg.ScatterPlotItem):
+    """Emits pointMoved(joint, x, y, drag_id) while dragging and pointToggled(joint) on right-click."""
+
+    pointMoved = Signal(int, float, float, int)
+    dragFinished = Signal(int)
+    pointToggled = Signal(int)
+
+    def __init__(self, skeleton_name: str = "mediapipe33"):
+        super().__init__(pxMode=True)
+        self.skel = skeleton(skeleton_name)
+        self.limbs = pg.PlotDataItem(connect="pairs", pen=pg.mkPen((230, 230, 230, 170), width=2))
+        self.limbs.setZValue(5)
+        self.setZValue(10)
+        self._points = None
+        self._flags = None
+        self._drag_joint: int | None = None
+        self._drag_id = 0
+
+    def attach(self, view: pg.ViewBox) -> None:
+        view.addItem(self.limbs)
+        view.addItem(self)
+
+    def set_pose(self, points: np.ndarray | None, flags: np.ndarray | None) -> None:
+        self._points, self._flags = points, flags
+        if points is None:
+            self.setData([])
+            self.limbs.setData([], [])
+            return
+        present = flags != Flag.MISSING
+        spots = []
+        for j in np.flatnonzero(present):
+            x, y, c = points[j]
+            edited, interp = flags[j] == Flag.EDITED, flags[j] == Flag.INTERPOLATED
+            colour = conf_colour(c)
+            spots.append({"pos": (float(x), float(y)), "data": int(j), "size": 13 if edited else 9,
+                          "brush": pg.mkBrush(None) if interp else pg.mkBrush(colour),
+                          "pen": pg.mkPen("w", width=2.5) if edited else pg.mkPen(colour, width=1.5)})
+        self.setData(spots)
+        xs, ys = [], []
+        for a, b in self.skel.limbs:
+            if present[a] and present[b]:
+                xs += [points[a, 0], points[b, 0]]
+                ys += [points[a, 1], points[b, 1]]
+        self.limbs.setData(xs, ys)
+
+    def joint_at(self, pos) -> int | None:
+        hits = self.pointsAt(pos)
+        return int(hits[0].data()) if len(hits) else None
+
+    def mouseDragEvent(self, ev) -> None:
+        if ev.button() != Qt.LeftButton:
+            ev.ignore()
+            return
+        if ev.isStart():
+            joint = self.joint_at(ev.buttonDownPos())
+            if joint is None:
+                ev.ignore()
+                return
+            self._drag_joint, self._drag_id = joint, next(_drag_ids)
+        if self._drag_joint is None:
+            ev.ignore()
+            return
+        ev.accept()
+        p = ev.pos()
+        self.pointMoved.emit(self._drag_joint, float(p.x()), float(p.y()), self._drag_id)
+        if ev.isFinish():
+            self.dragFinished.emit(self._drag_id)
+            self._drag_joint = None
+
+    def mouseClickEvent(self, ev) -> None:
+        if ev.button() == Qt.RightButton:
+            joint = self.joint_at(ev.pos())
+            if joint is not None:
+                ev.accept()
+                self.pointToggled.emit(joint)
+                return
+        ev.ignore()
