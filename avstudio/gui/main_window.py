@@ -17,7 +17,7 @@ from avstudio.core.progress import JobState
 from avstudio.core.project import Project
 from avstudio.core.store import (PROJECT_FILE, autosave_project, find_recovery, load_project, new_project_folder,
                                  recover_project, save_project)
-from avstudio.analysis.keypoint_ops import move_keypoint, set_hidden
+from avstudio.analysis.keypoint_ops import interpolate, move_keypoint, set_hidden, smooth
 from avstudio.analysis.project_ops import find_track
 from avstudio.core.tracks import Flag
 from avstudio.gui.commands import push_edit
@@ -98,11 +98,16 @@ class MainWindow(QMainWindow):
         transport.addWidget(self.scrub, 1)
         transport.addWidget(self.timecode)
         transport.addWidget(self.clock_label)
+        from avstudio.gui.timeline import Timeline
+        self.timeline = Timeline()
+        self.timeline.seekRequested.connect(self._seek_seconds)
+        self.active_clip = "source"  # the clip the range operations and flag jumps act on
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(split, 1)
         lay.addLayout(transport)
+        lay.addWidget(self.timeline)
         self.setCentralWidget(central)
 
         # Docks
@@ -180,6 +185,9 @@ class MainWindow(QMainWindow):
         e = mb.addMenu("&Edit")
         self._action(e, "undo", self.undo_stack.undo)
         self._action(e, "redo", self.undo_stack.redo)
+        e.addSeparator()
+        self._action(e, "interpolate", lambda: self.range_operation("interpolate"))
+        self._action(e, "smooth", lambda: self.range_operation("smooth"))
 
         p = mb.addMenu("&Playback")
         self._action(p, "play", self.player.toggle)
@@ -189,6 +197,8 @@ class MainWindow(QMainWindow):
         self._action(p, "prev10", lambda: self.player.step(-10))
         self._action(p, "first", lambda: self.player.step(-10**9))
         self._action(p, "last", lambda: self.player.step(10**9))
+        self._action(p, "next_flag", lambda: self.jump_flagged(1))
+        self._action(p, "prev_flag", lambda: self.jump_flagged(-1))
 
         v = mb.addMenu("&View")
         v.addAction(self.jobs_dock.toggleViewAction())
@@ -316,6 +326,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.clear()
         self._changed_outside_undo = bool(project is not None and project.dirty)  # e.g. recovered
         self._reload_media()
+        self.refresh_timeline()
         self._update_title()
 
     def _reload_media(self) -> None:
@@ -562,10 +573,68 @@ class MainWindow(QMainWindow):
                 view.set_skeleton(track.meta["skeleton"])
             view.skeleton.set_pose(track.points[f], track.flags[f])
 
+    def refresh_timeline(self) -> None:
+        from avstudio.analysis.landmarks import body25
+        from avstudio.analysis.review import review
+
+        for role in ("source", "target"):
+            track = self._pose_track(role)
+            ref = self.project.media_by_role(role) if self.project else None
+            if track is None or ref is None:
+                self.timeline.set_track(role, None, None, 1.0)
+                continue
+            fps = ref.probe["video"]["fps"]
+            fps = fps[0] / fps[1]
+            try:
+                flagged = [it.frame for it in review(*body25(track)) if it.score >= 1.0]
+            except ValueError:
+                flagged = []
+            self.timeline.set_track(role, track.points, track.flags, fps, flagged)
+
+    def _seek_seconds(self, seconds: float) -> None:
+        if self.player.timebase is not None:
+            self.player.seek(self.player.timebase.seconds_to_frame(seconds))
+
+    def range_operation(self, op: str) -> None:
+        """Interpolate or smooth the timeline's selected range of the active clip's pose track."""
+        track = self._pose_track(self.active_clip)
+        frames = self.timeline.selected_frames(self.active_clip)
+        if track is None or frames is None:
+            self.statusBar().showMessage("Select a range on the timeline first (drag the blue region).", 5000)
+            return
+        try:
+            edit = interpolate(self.project, track.id, *frames) if op == "interpolate" else \
+                smooth(self.project, track.id, *frames, fps=self.timeline.fps.get(self.active_clip, 30.0))
+        except UserError as exc:
+            self.show_error("Cannot do that", exc)
+            return
+        if edit is None:
+            self.statusBar().showMessage("Nothing to change in that range.", 5000)
+            return
+        push_edit(self.undo_stack, self.project, edit, self._track_edited)
+
+    def _track_edited(self, *_args) -> None:
+        self.refresh_overlay()
+        self.refresh_timeline()
+
+    def jump_flagged(self, direction: int) -> None:
+        view = self.views[self.active_clip]
+        ref = self.project.media_by_role(self.active_clip) if self.project else None
+        if view.frame_index is None or ref is None or self.player.timebase is None:
+            return
+        target = self.timeline.next_flagged(self.active_clip, view.frame_index, direction)
+        if target is None:
+            self.statusBar().showMessage("No more flagged frames that way.", 3000)
+            return
+        fps = ref.probe["video"]["fps"]
+        self.player.pause()
+        self.player.seek(self.player.timebase.seconds_to_frame(target * fps[1] / fps[0]))
+
     def _move_point(self, role: str, joint: int, x: float, y: float, drag_id: int) -> None:
         track, f = self._pose_track(role), self.views[role].frame_index
         if track is None or f is None:
             return
+        self.active_clip = role
         push_edit(self.undo_stack, self.project, move_keypoint(self.project, track.id, f, joint, x, y, drag_id),
                   self.refresh_overlay)
 
@@ -583,6 +652,7 @@ class MainWindow(QMainWindow):
             self.timecode.setText("--:--.-- / --:--.--")
             return
         t = tb.frame_to_seconds(frame)
+        self.timeline.set_time(t)
         self.timecode.setText(f"{fmt_time(t)} / {fmt_time(tb.duration)}   frame {frame + 1}/{tb.frame_count}")
         self.scrub.blockSignals(True)
         self.scrub.setValue(frame)

@@ -7,7 +7,7 @@ import copy
 # "augment": {"scale": s, "shift": t} applies one random scale/shift to pose and frame alike. On the
 # 100-frame pose2sim target it made the person follow unseen poses better but blurred the static
 # background, and scored worse (BENCHMARKS.md), so it is off by default (`avstudio train --augment`).
-AUGMENT = {"scale": 0.1, "shift": 0.08}
+AUGMENT = {"scale": 0.1, "shift": 0.08, "p": 0.5}  # p: share of steps augmented
 
 PRESETS: dict[str, dict] = {
     # Small and fast: trains on a CPU in minutes (the demo and the tests use it).

@@ -231,7 +231,7 @@ def _batch(data, rows: np.ndarray, seed: int, step: int, rank: int, temporal: bo
     ims = [data.poses[r:r + 1], data.frames[r:r + 1]]
     if temporal:
         ims += [data.poses[r - 1:r], data.frames[r - 1:r]]
-    if aug:
+    if aug and rng.random() < aug.get("p", 1.0):
         ims = _augment(ims, rng, aug.get("scale", 0.0), aug.get("shift", 0.0))
     t = [to_tensor(np.asarray(im)) for im in ims]
     if temporal:

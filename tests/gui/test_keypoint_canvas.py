@@ -100,3 +100,35 @@ def test_saving_marks_clean(posed, qtbot):
     assert not w.unsaved and w.undo_stack.isClean()
     w.undo_stack.undo()
     assert w.unsaved  # undoing past the save is a change again
+
+
+def test_interpolate_a_range_from_the_timeline_and_jump_to_flags(posed, qtbot):
+    w = posed
+    w.active_clip = "target"
+    track = find_track(w.project, "target", "pose")
+    before = track.points.copy()
+    # Anchors at frames 10 and 20 (as if the user fixed them), garbage between.
+    w._move_point("target", 0, 200.0, 150.0, 1)
+    w.undo_stack.clear()
+    from avstudio.analysis.keypoint_ops import move_keypoint
+    for f, x in ((10, 200.0), (20, 300.0)):
+        move_keypoint(w.project, track.id, f, 0, x, 150.0).apply(w.project)
+    w.refresh_timeline()
+    w.timeline.region.setRegion((10 / 10, 20 / 10))  # the target runs at 10 fps
+    assert w.timeline.selected_frames("target") == (10, 21)
+    w.activateWindow()
+    qtbot.keyClick(w, Qt.Key_I)
+    assert np.allclose(track.points[15, 0, :2], [250, 150], atol=1e-3)
+    assert track.flags[15, 0] == Flag.INTERPOLATED and track.flags[10, 0] == Flag.EDITED
+    qtbot.keyClick(w, Qt.Key_Z, Qt.ControlModifier)
+    assert np.array_equal(track.points[11:20], before[11:20])
+    # The random synthetic pose is full of jitter: the review list flags frames; F jumps forward.
+    assert w.timeline.flagged["target"]
+    here = w.views["target"].frame_index
+    expected = min(f for f in w.timeline.flagged["target"] if f > here)
+    qtbot.keyClick(w, Qt.Key_F)
+    qtbot.waitUntil(lambda: w.views["target"].frame_index == expected, timeout=5000)
+    qtbot.keyClick(w, Qt.Key_F, Qt.ShiftModifier)
+    back = max([f for f in w.timeline.flagged["target"] if f < expected], default=expected)
+    qtbot.waitUntil(lambda: w.views["target"].frame_index == back, timeout=5000)
+    save_screenshot(w, "05_timeline")

@@ -1,0 +1,113 @@
+"""The timeline: one row per clip's pose track, on a shared time axis (seconds).
+
+Each row is a heat strip of the mean keypoint confidence per frame (dark where the subject is
+MISSING), with the review list's flagged frames as red ticks and the user's anchors (EDITED) as
+white diamonds. A draggable playhead follows playback and seeks; a range selection feeds the range
+operations (interpolate, smooth). Wheel zooms, drag scrolls.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+
+from avstudio.core.tracks import Flag
+
+ROWS = ("source", "target")
+
+
+def confidence_strip(points: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """(1, T, 3) uint8 RGB: red→green by mean confidence, near-black where nothing is present."""
+    present = flags != Flag.MISSING
+    with np.errstate(all="ignore"):
+        conf = np.where(present, points[..., 2], np.nan)
+        mean = np.nanmean(conf, axis=1) if conf.size else np.zeros(0)
+    mean = np.nan_to_num(mean, nan=-1.0)
+    rgb = np.zeros((len(mean), 3), np.uint8)
+    ok = mean >= 0
+    c = np.clip(mean[ok], 0, 1)
+    rgb[ok, 0] = (255 * (1 - c)).astype(np.uint8)
+    rgb[ok, 1] = (200 * c + 40).astype(np.uint8)
+    rgb[ok, 2] = 40
+    rgb[~ok] = (28, 28, 32)
+    return rgb[None]
+
+
+class Timeline(pg.PlotWidget):
+    seekRequested = Signal(float)          # seconds
+    rangeChanged = Signal(float, float)    # seconds
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setMouseEnabled(x=True, y=False)
+        self.setMenuEnabled(False)
+        self.hideAxis("left")
+        self.setLabel("bottom", "time", units="s")
+        self.setYRange(-0.1, len(ROWS) + 0.1, padding=0)
+        self.setMinimumHeight(100)
+        self.setMaximumHeight(140)
+        self.setToolTip("Pose confidence per frame (green high, red low, dark = no subject); red ticks: frames to "
+                        "review; white diamonds: your anchors. Drag the blue range to select frames for I "
+                        "(interpolate) and S (smooth). Wheel zooms.")
+        self.strips = {}
+        self.flags_items = {}
+        self.anchor_items = {}
+        self.flagged: dict[str, list[int]] = {r: [] for r in ROWS}
+        self.fps: dict[str, float] = {}
+        for row, role in enumerate(ROWS):
+            img = pg.ImageItem(axisOrder="row-major")
+            self.addItem(img)
+            self.strips[role] = img
+            label = pg.TextItem(role, color=(200, 200, 200), anchor=(0, 1))
+            label.setPos(0, len(ROWS) - row)
+            self.addItem(label)
+            ticks = pg.ScatterPlotItem(symbol="t1", size=8, brush=pg.mkBrush(230, 70, 60), pen=None)
+            anchors = pg.ScatterPlotItem(symbol="d", size=9, brush=pg.mkBrush(255, 255, 255), pen=None)
+            self.addItem(ticks)
+            self.addItem(anchors)
+            self.flags_items[role], self.anchor_items[role] = ticks, anchors
+        self.playhead = pg.InfiniteLine(0, movable=True, pen=pg.mkPen((76, 158, 235), width=2))
+        self.playhead.sigDragged.connect(lambda line: self.seekRequested.emit(float(line.value())))
+        self.addItem(self.playhead)
+        self.region = pg.LinearRegionItem((0, 0), brush=pg.mkBrush(76, 158, 235, 50))
+        self.region.setZValue(-5)
+        self.region.sigRegionChangeFinished.connect(lambda r: self.rangeChanged.emit(*r.getRegion()))
+        self.addItem(self.region)
+
+    def set_track(self, role: str, points: np.ndarray | None, flags: np.ndarray | None, fps: float,
+                  flagged: list[int] | None = None) -> None:
+        row = len(ROWS) - 1 - ROWS.index(role)
+        img = self.strips[role]
+        if points is None:
+            img.clear()
+            self.flags_items[role].setData([])
+            self.anchor_items[role].setData([])
+            self.flagged[role] = []
+            return
+        T = len(points)
+        self.fps[role] = fps
+        img.setImage(confidence_strip(points, flags), autoLevels=False, levels=(0, 255))
+        img.setRect(0, row + 0.15, T / fps, 0.7)
+        self.flagged[role] = sorted(flagged or [])
+        self.flags_items[role].setData([f / fps for f in self.flagged[role]], [row + 0.9] * len(self.flagged[role]))
+        anchors = np.flatnonzero((flags == Flag.EDITED).any(1))
+        self.anchor_items[role].setData(list(anchors / fps), [row + 0.5] * len(anchors))
+
+    def set_time(self, seconds: float) -> None:
+        self.playhead.setValue(seconds)
+
+    def selected_frames(self, role: str) -> tuple[int, int] | None:
+        a, b = self.region.getRegion()
+        fps = self.fps.get(role)
+        if not fps or b - a <= 0:
+            return None
+        return int(round(a * fps)), int(round(b * fps)) + 1
+
+    def next_flagged(self, role: str, frame: int, direction: int = 1) -> int | None:
+        frames = self.flagged.get(role) or []
+        if direction > 0:
+            later = [f for f in frames if f > frame]
+            return later[0] if later else None
+        earlier = [f for f in frames if f < frame]
+        return earlier[-1] if earlier else None
