@@ -15,6 +15,9 @@ from avstudio.core.skeletons import skeleton
 from avstudio.core.tracks import Flag
 
 ANKLES = (11, 14)
+# Long limb bones only: upper arms, forearms, thighs, shins. Short bones (feet, face, hips,
+# shoulders) foreshorten by 2× whenever the person turns, so their length says little.
+LONG_BONES = ((2, 3), (3, 4), (5, 6), (6, 7), (9, 10), (10, 11), (12, 13), (13, 14))
 
 
 @dataclass
@@ -34,7 +37,7 @@ def _robust_z(values: np.ndarray) -> np.ndarray:
 
 
 def review(points: np.ndarray, flags: np.ndarray, *, low_conf: float = 0.5, jitter_z: float = 6.0,
-           bone_ratio: float = 1.6) -> list[ReviewItem]:
+           bone_ratio: float = 2.0) -> list[ReviewItem]:
     """Rank frames of a BODY_25 track (T, 25, 3) for checking. Frames with no subject at all are
     listed only where they interrupt a run of found frames (a lost subject, not an empty scene)."""
     T = len(points)
@@ -86,8 +89,10 @@ def review(points: np.ndarray, flags: np.ndarray, *, low_conf: float = 0.5, jitt
                     j = int(np.nanargmax(zz))
                     add(f, min(np.nanmax(zz) / jitter_z, 5.0), f"jitter at {skel.joints[j]}")
 
-    # Bone lengths far from the clip's median (relative to person size).
-    for a_, b_ in skel.limbs:
+    # Long bones far from the clip's median length (relative to person size): one reason per frame,
+    # naming the worst bone.
+    worst: dict[int, tuple[float, str]] = {}
+    for a_, b_ in LONG_BONES:
         ok = present[:, a_] & present[:, b_]
         if ok.sum() < 5:
             continue
@@ -97,7 +102,11 @@ def review(points: np.ndarray, flags: np.ndarray, *, low_conf: float = 0.5, jitt
             continue
         ratio = length / med
         for f in np.flatnonzero(ok & ((ratio > bone_ratio) | (ratio < 1 / bone_ratio))):
-            add(f, 1.0, f"{skel.joints[a_]}–{skel.joints[b_]} is {ratio[f]:.1f}× its usual length")
+            dev = max(ratio[f], 1 / max(ratio[f], 1e-6))
+            if dev > worst.get(int(f), (0, ""))[0]:
+                worst[int(f)] = (dev, f"{skel.joints[a_]}–{skel.joints[b_]} is {ratio[f]:.1f}× its usual length")
+    for f, (dev, reason) in worst.items():
+        add(f, 1.0 + 0.5 * (dev - bone_ratio), reason)
 
     # Left/right swaps: the pair matches the previous frame better crossed than straight.
     for l, r in skel.mirror:

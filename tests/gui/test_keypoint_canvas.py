@@ -132,3 +132,26 @@ def test_interpolate_a_range_from_the_timeline_and_jump_to_flags(posed, qtbot):
     back = max([f for f in w.timeline.flagged["target"] if f < expected], default=expected)
     qtbot.waitUntil(lambda: w.views["target"].frame_index == back, timeout=5000)
     save_screenshot(w, "05_timeline")
+
+
+def test_real_pose_overlay_screenshot(window, demo_copy, qtbot):
+    """The demo's target analysed for real, shown with its stick figure and timeline (README image)."""
+    from avstudio.analysis.project_ops import analyze_clip, apply_extraction
+    from avstudio.core.progress import run_to_end
+    from avstudio.core.store import load_project
+
+    p = load_project(demo_copy)
+    apply_extraction(p, "target", "pose", run_to_end(analyze_clip(p, "target", "pose")))
+    save_project(p)
+    window.open_project(demo_copy)
+    wait_frames(qtbot, window, 0)
+    window.player.seek(150)  # 5 s: the walker mid-stride
+    qtbot.waitUntil(lambda: window.views["target"].frame_index == 50, timeout=5000)
+    window.refresh_overlay()
+    track = find_track(window.project, "target", "pose")
+    assert (track.flags[50] != Flag.MISSING).sum() > 25
+    view = window.views["target"]
+    view.view.setRange(xRange=(track.points[50, :, 0].min() - 60, track.points[50, :, 0].max() + 60),
+                       yRange=(track.points[50, :, 1].min() - 40, track.points[50, :, 1].max() + 40))
+    qtbot.wait(50)
+    save_screenshot(window, "06_real_pose_overlay")
