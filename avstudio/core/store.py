@@ -28,7 +28,6 @@ import io
 import json
 import os
 import shutil
-import time
 import uuid
 import zipfile
 from datetime import datetime, timezone
@@ -344,8 +343,3 @@ def new_project_folder(path: str | os.PathLike) -> Path:
     if p.suffix != PROJECT_SUFFIX:
         p = p.with_name(p.name + PROJECT_SUFFIX)
     return p
-
-
-def wait_for_clock_tick() -> None:
-    """Autosave folder names carry microseconds; make two calls in a row distinct on coarse clocks."""
-    time.sleep(0.001)
