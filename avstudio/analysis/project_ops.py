@@ -66,18 +66,17 @@ def _hint_before(track: Track, start: int):
     return None
 
 
-def apply_extraction(project: Project, clip: str, kind: str, result: ExtractResult, *, replace: bool = False):
-    """Put an extraction into the project. A new clip analysis makes the track; a re-analysis of a
-    range merges into the existing track and keeps every EDITED point. Returns (track, edit or None);
-    the edit is already applied (hand it to the undo stack)."""
+def extraction_edit(project: Project, clip: str, kind: str, result: ExtractResult, *, replace: bool = False):
+    """The (not yet applied) edit that puts an extraction into the project: a new analysis of a clip
+    makes or replaces its track; a re-analysis of a range merges into the existing track and keeps
+    every EDITED point."""
+    from avstudio.core.edits import ReplaceTrack
+
     ref, path = clip_path(project, clip)
-    frames = int(ref.probe.get("video", {}).get("frame_count") or 0)
     existing = find_track(project, clip, kind)
     if existing is not None and not replace:
-        edit = merge_reextraction(project, existing.id, result.start, result.points, result.flags)
-        if edit is not None:
-            edit.apply(project)
-        return existing, edit
+        return merge_reextraction(project, existing.id, result.start, result.points, result.flags)
+    frames = int(ref.probe.get("video", {}).get("frame_count") or 0)
     if frames <= 0:
         from avstudio.media.probe import probe
         frames = probe(path).video.frame_count
@@ -85,7 +84,15 @@ def apply_extraction(project: Project, clip: str, kind: str, result: ExtractResu
     track.meta.update({"clip": clip, "layer": kind})
     if existing is not None:
         track.id = existing.id
-        project.replace_track(track)
-    else:
-        project.add_track(track)
-    return track, None
+    return ReplaceTrack(track, text=f"Analyse {clip} {kind}")
+
+
+def apply_extraction(project: Project, clip: str, kind: str, result: ExtractResult, *, replace: bool = False):
+    """Apply :func:`extraction_edit` now. Returns (track, the merge edit or None when the track was
+    made or replaced)."""
+    from avstudio.core.edits import ReplaceTrack
+
+    edit = extraction_edit(project, clip, kind, result, replace=replace)
+    if edit is not None:
+        edit.apply(project)
+    return find_track(project, clip, kind), (None if isinstance(edit, ReplaceTrack) else edit)

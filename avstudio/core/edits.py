@@ -141,6 +141,28 @@ class SetSetting(Edit):
         return False
 
 
+@dataclass(eq=False)
+class ReplaceTrack(Edit):
+    """Put a whole track into the project (a new analysis, an import), replacing the track with the
+    same id if there is one; revert restores exactly what was there before."""
+
+    track: object  # avstudio.core.tracks.Track
+    text: str = "Replace track"
+    _old: object = None
+    _had_old: bool = False
+
+    def apply(self, project: Project) -> None:
+        self._had_old = self.track.id in project.tracks
+        self._old = project.tracks.get(self.track.id)
+        project.replace_track(self.track)
+
+    def revert(self, project: Project) -> None:
+        if self._had_old:
+            project.replace_track(self._old)
+        else:
+            project.remove_track(self.track.id)
+
+
 class History:
     """A plain undo/redo list for headless use (CLI scripts, tests). The GUI uses QUndoStack."""
 

@@ -23,6 +23,7 @@ class ClipView(QWidget):
     """Shows frames of one role (source or target). Emits ``mediaDropped(role, path)``."""
 
     mediaDropped = Signal(str, str)
+    pointPicked = Signal(float, float)  # a left click on the picture (frame pixels)
 
     def __init__(self, role: str, parent=None):
         super().__init__(parent)
@@ -83,6 +84,10 @@ class ClipView(QWidget):
     def _clicked(self, event) -> None:
         if event.double():
             self.view.autoRange(padding=0)
+        elif event.button() == Qt.LeftButton and not event.isAccepted() and self._size is not None:
+            p = self.view.mapSceneToView(event.scenePos())
+            if 0 <= p.x() < self._size[0] and 0 <= p.y() < self._size[1]:
+                self.pointPicked.emit(float(p.x()), float(p.y()))
 
     # ---- drag & drop ----------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:

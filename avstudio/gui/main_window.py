@@ -67,6 +67,9 @@ class MainWindow(QMainWindow):
             v.mediaDropped.connect(self.set_media)
             v.skeleton.pointMoved.connect(lambda j, x, y, d, r=role: self._move_point(r, j, x, y, d))
             v.skeleton.pointToggled.connect(lambda j, r=role: self._toggle_point(r, j))
+            v.pointPicked.connect(lambda x, y, r=role: self._pick_subject(r, x, y))
+        self.subject_points: dict[str, tuple[int, float, float]] = {}
+        self._analysis_jobs: dict[str, tuple[str, str]] = {}
         split = QSplitter(Qt.Horizontal)
         for v in self.views.values():
             split.addWidget(v)
@@ -199,6 +202,18 @@ class MainWindow(QMainWindow):
         self._action(p, "last", lambda: self.player.step(10**9))
         self._action(p, "next_flag", lambda: self.jump_flagged(1))
         self._action(p, "prev_flag", lambda: self.jump_flagged(-1))
+
+        an = mb.addMenu("&Analysis")
+        for clip in ("source", "target"):
+            for kind in ("pose", "face"):
+                act = self._plain_action(an, f"Analyse {clip.title()} {kind.title()}",
+                                         lambda _=False, c=clip, k=kind: self.analyse(c, k),
+                                         f"Extract the {clip} clip's {kind} (click the person first to choose who)")
+                act.setObjectName(f"analyse_{clip}_{kind}")
+        an.addSeparator()
+        act = self._plain_action(an, "Retarget Source → Target", self.retarget,
+                                 "Normalize the source pose into the target's space (Everybody Dance Now)")
+        act.setObjectName("retarget")
 
         v = mb.addMenu("&View")
         v.addAction(self.jobs_dock.toggleViewAction())
@@ -407,6 +422,16 @@ class MainWindow(QMainWindow):
                                        quiet=True)
 
     def _job_finished(self, handle) -> None:
+        analysis = self._analysis_jobs.pop(handle.id, None)
+        if analysis is not None and handle.state is JobState.DONE and self.project is not None:
+            from avstudio.analysis.project_ops import extraction_edit
+            clip, kind = analysis
+            push_edit(self.undo_stack, self.project, extraction_edit(self.project, clip, kind, handle.result),
+                      self._track_edited)
+            found = int((handle.result.flags[:, 0] != Flag.MISSING).sum())
+            self.statusBar().showMessage(f"{clip.title()} {kind}: the subject was found in {found}/"
+                                         f"{len(handle.result.flags)} frames.", 10000)
+            return
         opening = getattr(self, "_opening", {}).pop(handle.id, None)
         if opening is not None:
             role, _ = opening
@@ -629,6 +654,41 @@ class MainWindow(QMainWindow):
         fps = ref.probe["video"]["fps"]
         self.player.pause()
         self.player.seek(self.player.timebase.seconds_to_frame(target * fps[1] / fps[0]))
+
+    def _pick_subject(self, role: str, x: float, y: float) -> None:
+        f = self.views[role].frame_index
+        if f is None:
+            return
+        self.subject_points[role] = (f, x, y)
+        self.active_clip = role
+        self.statusBar().showMessage(f"Analysis of the {role} clip will follow the person at ({x:.0f}, {y:.0f}) "
+                                     f"on frame {f + 1}.", 8000)
+
+    def analyse(self, clip: str, kind: str):
+        """Run pose or face extraction of a clip as a job; its result lands on the undo stack."""
+        from avstudio.analysis.project_ops import analyze_clip
+
+        if self.project is None or self.project.media_by_role(clip) is None:
+            self.show_error("Nothing to analyse", f"The project has no {clip} clip yet.")
+            return None
+        seed = self.subject_points.get(clip) if kind == "pose" else None
+        handle = self.jobs.run(analyze_clip, self.project, clip, kind, seed=seed,
+                               name=f"Analyse {clip} {kind}")
+        self._analysis_jobs[handle.id] = (clip, kind)
+        return handle
+
+    def retarget(self) -> None:
+        from avstudio.retarget.project_ops import retarget_edit
+
+        try:
+            edit = retarget_edit(self.project)
+        except UserError as exc:
+            self.show_error("Cannot retarget", exc)
+            return
+        push_edit(self.undo_stack, self.project, edit, self._track_edited)
+        fb = self.project.settings["retarget"]["fallback_frames"]
+        self.statusBar().showMessage(f"Retargeted: {fb['ankles']} frames from the ankles, {fb['nose']} from the nose, "
+                                     f"{fb['torso']} from the torso, {fb['none']} without a person.", 10000)
 
     def _move_point(self, role: str, joint: int, x: float, y: float, drag_id: int) -> None:
         track, f = self._pose_track(role), self.views[role].frame_index

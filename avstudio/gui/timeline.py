@@ -8,6 +8,8 @@ operations (interpolate, smooth). Wheel zooms, drag scrolls.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
@@ -20,7 +22,8 @@ ROWS = ("source", "target")
 def confidence_strip(points: np.ndarray, flags: np.ndarray) -> np.ndarray:
     """(1, T, 3) uint8 RGB: red→green by mean confidence, near-black where nothing is present."""
     present = flags != Flag.MISSING
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames with nobody: NaN, drawn dark below
         conf = np.where(present, points[..., 2], np.nan)
         mean = np.nanmean(conf, axis=1) if conf.size else np.zeros(0)
     mean = np.nan_to_num(mean, nan=-1.0)

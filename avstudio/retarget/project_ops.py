@@ -15,8 +15,17 @@ from avstudio.retarget.normalize import ClipStats, clip_stats, normalize
 
 
 def retarget(project: Project, *, median: int | None = 7, overrides: dict | None = None) -> PoseTrack:
-    """Normalize the source pose into the target's space (BODY_25) and store it as the source's
-    ``normalized`` track; the statistics (with the user's overrides) go to settings['retarget']."""
+    """Normalize the source pose into the target's space now (see :func:`retarget_edit`)."""
+    retarget_edit(project, median=median, overrides=overrides).apply(project)
+    return find_track(project, "source", "normalized")
+
+
+def retarget_edit(project: Project, *, median: int | None = 7, overrides: dict | None = None):
+    """The (not yet applied) edit that stores the source pose normalized into the target's space
+    (BODY_25) as the source's ``normalized`` track, and the statistics (with the user's overrides)
+    in settings['retarget']."""
+    from avstudio.core.edits import CompoundEdit, ReplaceTrack, SetSetting
+
     src = require_track(project, "source", "pose")
     tgt = require_track(project, "target", "pose")
     s_pts, s_fl = body25(src)
@@ -33,20 +42,16 @@ def retarget(project: Project, *, median: int | None = 7, overrides: dict | None
         stats[side][field] = float(value)
     out, fl, level = normalize(s_pts, s_fl, ClipStats.from_json(stats["source"]), ClipStats.from_json(stats["target"]),
                                median=median)
-    project.settings["retarget"] = {**stats, "overrides": merged_over, "median": median,
-                                    "fallback_frames": {name: int((level == i).sum())
-                                                        for i, name in enumerate(("ankles", "nose", "torso", "none"))}}
+    settings = {**stats, "overrides": merged_over, "median": median,
+                "fallback_frames": {name: int((level == i).sum())
+                                    for i, name in enumerate(("ankles", "nose", "torso", "none"))}}
     track = PoseTrack({"points": out, "flags": fl}, {"skeleton": "body25", "clip": "source", "layer": "normalized",
                                                       "media_id": src.meta.get("media_id")},
                       name="source → target (normalized)")
     existing = find_track(project, "source", "normalized")
     if existing is not None:
         track.id = existing.id
-        project.replace_track(track)
-    else:
-        project.add_track(track)
-    project.touch()
-    return track
+    return CompoundEdit([ReplaceTrack(track), SetSetting("retarget", settings)], "Retarget")
 
 
 def layer_for_render(project: Project, clip: str, layer: str):

@@ -74,3 +74,21 @@ def test_compound_and_setting_edits_and_revision():
     assert p.settings["fps_override"] == 25 and p.revision > rev and p.dirty
     h.undo()
     assert "fps_override" not in p.settings and t.flags[0, 0] == Flag.AUTO
+
+
+def test_replace_track_edit_restores_the_previous_track():
+    from avstudio.core.edits import ReplaceTrack
+
+    p, t = pose_project()
+    h = History(p)
+    new = PoseTrack.empty(20, 33, "mediapipe33")
+    new.id = t.id
+    h.push(ReplaceTrack(new))
+    assert p.tracks[t.id] is new
+    h.undo()
+    assert p.tracks[t.id] is t
+    other = PoseTrack.empty(5, 33, "mediapipe33")
+    h.push(ReplaceTrack(other))
+    assert other.id in p.tracks
+    h.undo()
+    assert other.id not in p.tracks

@@ -155,3 +155,46 @@ def test_real_pose_overlay_screenshot(window, demo_copy, qtbot):
                        yRange=(track.points[50, :, 1].min() - 40, track.points[50, :, 1].max() + 40))
     qtbot.wait(50)
     save_screenshot(window, "06_real_pose_overlay")
+
+
+def test_analyse_from_the_menu_lands_on_the_undo_stack(window, demo_copy, qtbot):
+    from PySide6.QtGui import QAction
+
+    window.open_project(demo_copy)
+    wait_frames(qtbot, window, 0)
+    window.findChild(QAction, "analyse_target_pose").trigger()
+    qtbot.waitUntil(lambda: find_track(window.project, "target", "pose") is not None, timeout=60000)
+    track = find_track(window.project, "target", "pose")
+    assert (track.flags[:, 0] != Flag.MISSING).sum() >= 110
+    assert window.undo_stack.count() == 1 and window.unsaved
+    assert "found in" in window.statusBar().currentMessage()
+    window.undo_stack.undo()
+    assert find_track(window.project, "target", "pose") is None
+    window.undo_stack.redo()
+    # Retarget needs the source too: a clear message, no crash.
+    window.findChild(QAction, "retarget").trigger()
+    assert "no pose track" in window.statusBar().currentMessage()
+
+
+def test_click_a_person_then_analyse_follows_that_person(window, demo_copy, qtbot):
+    from PySide6.QtGui import QAction
+
+    from avstudio.analysis.follow import subject_box
+
+    window.open_project(demo_copy)
+    wait_frames(qtbot, window, 0)
+    window.player.seek(75)
+    wait_frames(qtbot, window, 75)
+    view = window.views["source"]
+    pos = widget_pos(view, 1268, 700)  # the walking woman on frame 75
+    vp = view.graphics.viewport()
+    send(vp, QEvent.MouseButtonPress, pos)
+    send(vp, QEvent.MouseButtonRelease, pos, Qt.LeftButton, Qt.NoButton)
+    frame, x, y = window.subject_points["source"]
+    assert frame == 75 and abs(x - 1268) < 5 and abs(y - 700) < 5
+    window.findChild(QAction, "analyse_source_pose").trigger()
+    qtbot.waitUntil(lambda: find_track(window.project, "source", "pose") is not None, timeout=120000)
+    track = find_track(window.project, "source", "pose")
+    found = np.flatnonzero(track.flags[:, 0] != Flag.MISSING)
+    assert len(found) > 120
+    assert min(subject_box(track.points[i])[1] for i in found) > 600  # her, never the man on the box
