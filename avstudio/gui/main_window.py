@@ -121,6 +121,13 @@ class MainWindow(QMainWindow):
         self.history = QUndoView(self.undo_stack)
         self.history.setEmptyLabel("Opened")
         self.history_dock = self._dock("History", self.history, Qt.RightDockWidgetArea)
+        from avstudio.gui.training import TrainingMonitor
+        self.monitor = TrainingMonitor()
+        self.monitor_dock = self._dock("Training", self.monitor, Qt.RightDockWidgetArea)
+        self.tabifyDockWidget(self.history_dock, self.monitor_dock)
+        self.history_dock.raise_()
+        self.jobs.progressed.connect(self.monitor.progressed)
+        self.jobs.finished.connect(self.monitor.finished)
         self.resizeDocks([self.jobs_dock], [340], Qt.Horizontal)
         self.resizeDocks([self.log_dock], [130], Qt.Vertical)
         self.statusBar().showMessage("Open a project, or drop a source and a target video on the two panes.")
@@ -214,11 +221,15 @@ class MainWindow(QMainWindow):
         act = self._plain_action(an, "Retarget Source → Target", self.retarget,
                                  "Normalize the source pose into the target's space (Everybody Dance Now)")
         act.setObjectName("retarget")
+        an.addSeparator()
+        act = self._plain_action(an, "Train…", self.train_dialog, "Train (or resume) a model of the target person")
+        act.setObjectName("train")
 
         v = mb.addMenu("&View")
         v.addAction(self.jobs_dock.toggleViewAction())
         v.addAction(self.log_dock.toggleViewAction())
         v.addAction(self.history_dock.toggleViewAction())
+        v.addAction(self.monitor_dock.toggleViewAction())
 
         h = mb.addMenu("&Help")
         self._action(h, "help", self.show_shortcuts)
@@ -675,6 +686,39 @@ class MainWindow(QMainWindow):
         handle = self.jobs.run(analyze_clip, self.project, clip, kind, seed=seed,
                                name=f"Analyse {clip} {kind}")
         self._analysis_jobs[handle.id] = (clip, kind)
+        return handle
+
+    def models(self) -> list[str]:
+        if self.project is None or self.project.folder is None:
+            return []
+        folder = Path(self.project.folder) / "models"
+        return sorted(p.name for p in folder.iterdir() if (p / "latest.json").is_file()) if folder.is_dir() else []
+
+    def train_dialog(self) -> None:
+        from avstudio.gui.training import TrainDialog
+
+        if self.project is None:
+            return
+        dialog = TrainDialog(self.models(), self)
+        if dialog.exec():
+            self.start_training(**dialog.request())
+
+    def start_training(self, preset: str = "preview", device: str = "auto", steps: int | None = None,
+                       model_id: str | None = None, resume: bool = False):
+        """Save (training reads the project from disk), then train in a child process."""
+        if self.project is None:
+            return None
+        if self.unsaved or self.project.folder is None:
+            if not self.save():
+                return None
+        from avstudio.ml.train import new_model_id
+
+        model_id = model_id or new_model_id()
+        handle = self.jobs.run_process("avstudio.ml.train:train", str(self.project.folder), preset, steps, model_id,
+                                       resume, device, name=f"Train {model_id}")
+        log = Path(self.project.folder) / "models" / model_id / "losses.jsonl"
+        self.monitor.watch(handle, log if resume else None)
+        self.monitor_dock.raise_()
         return handle
 
     def retarget(self) -> None:

@@ -198,3 +198,34 @@ def test_click_a_person_then_analyse_follows_that_person(window, demo_copy, qtbo
     found = np.flatnonzero(track.flags[:, 0] != Flag.MISSING)
     assert len(found) > 120
     assert min(subject_box(track.points[i])[1] for i in found) > 600  # her, never the man on the box
+
+
+def test_train_from_the_gui_monitor_and_stop(window, demo_copy, qtbot):
+    """Analyse the target, start training in a child process from the window, watch the curve and a
+    sample arrive, press Stop: a checkpoint is saved; resuming continues the same curve."""
+    from avstudio.analysis.project_ops import analyze_clip, apply_extraction
+    from avstudio.core.progress import JobState, run_to_end
+    from avstudio.core.store import load_project
+    from avstudio.ml import checkpoint as ck
+
+    p = load_project(demo_copy)
+    apply_extraction(p, "target", "pose", run_to_end(analyze_clip(p, "target", "pose")))
+    save_project(p)
+    window.open_project(demo_copy)
+    wait_frames(qtbot, window, 0)
+    h = window.start_training("preview", "cpu", 2000, "gui")
+    qtbot.waitUntil(lambda: len(window.monitor.history.get("g", ([], []))[0]) >= 120, timeout=240000)
+    assert window.monitor.sample_path and window.monitor.sample.image is not None
+    qtbot.mouseClick(window.monitor.stop_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: h.state.finished, timeout=120000)
+    assert h.state is JobState.DONE and h.result["stopped"]
+    step = h.result["step"]
+    assert ck.latest_checkpoint(demo_copy / "models" / "gui").name == f"ckpt-{step:08d}"
+    save_screenshot(window, "07_training_monitor")
+    h2 = window.start_training("preview", "cpu", 2000, "gui", resume=True)
+    assert window.monitor.history["g"][0][-1] == step  # the curve reloads the run's history
+    qtbot.waitUntil(lambda: window.monitor.history["g"][0][-1] > step + 5, timeout=240000)
+    qtbot.mouseClick(window.monitor.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: h2.state.finished, timeout=60000)
+    assert h2.state is JobState.CANCELLED
+    assert ck.latest_checkpoint(demo_copy / "models" / "gui").name == f"ckpt-{step:08d}"

@@ -1,0 +1,172 @@
+"""Training from the editor: a dialog to start (or resume) a run, and a monitor with live loss
+curves, the newest sample image, Stop (saves a checkpoint) and Cancel (keeps the last one).
+
+Training runs in a child process (the subprocess runner), so it can be killed as a process group
+and never competes with the GUI thread; progress arrives as JSON lines and sample images as PNG
+files the trainer writes next to its checkpoints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from avstudio.core.progress import JobState
+from avstudio.ml.presets import PRESETS
+
+LOSS_COLOURS = {"g": (76, 158, 235), "d": (229, 83, 75), "l1": (87, 171, 90), "g_gan": (220, 180, 60),
+                "fm": (170, 110, 220), "vgg": (200, 200, 200), "face_g": (120, 200, 200), "face_d": (200, 120, 120)}
+
+
+class TrainDialog(QDialog):
+    def __init__(self, models: list[str], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Train a motion-transfer model")
+        self.preset = QComboBox()
+        self.preset.addItems(list(PRESETS))
+        self.preset.setToolTip("preview: 128 px, minutes on a CPU · standard: 256 px + temporal · "
+                               "hd: pix2pixHD 512 px + temporal + face stage (needs a GPU)")
+        self.device = QComboBox()
+        self.device.setEditable(True)
+        self.device.addItems(["auto", "cpu", "cuda", "cuda:0", "cuda:1", "mps"])
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 10_000_000)
+        self.steps.setValue(PRESETS["preview"]["steps"])
+        self.preset.currentTextChanged.connect(lambda p: self.steps.setValue(PRESETS[p]["steps"]))
+        self.model = QLineEdit()
+        self.model.setPlaceholderText("a new name (default: the date and time)")
+        self.resume = QCheckBox("Resume this model's last checkpoint")
+        self.resume.setEnabled(bool(models))
+        if models:
+            self.model.setText(models[-1])
+        form = QFormLayout(self)
+        form.addRow("Preset", self.preset)
+        form.addRow("Device", self.device)
+        form.addRow("Steps", self.steps)
+        form.addRow("Model", self.model)
+        form.addRow("", self.resume)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Train")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def request(self) -> dict:
+        return {"preset": self.preset.currentText(), "device": self.device.currentText().strip() or "auto",
+                "steps": self.steps.value(), "model_id": self.model.text().strip() or None,
+                "resume": self.resume.isChecked()}
+
+
+class TrainingMonitor(QWidget):
+    """Live view of one training run: loss curves, the latest sample, Stop / Cancel."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.handle = None
+        self.title = QLabel("No training run.")
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "step")
+        self.plot.setLogMode(y=True)
+        self.plot.addLegend(offset=(5, 5))
+        self.plot.setMinimumHeight(140)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.history: dict[str, tuple[list, list]] = {}
+        self.sample = pg.ImageView()
+        self.sample.ui.histogram.hide()
+        self.sample.ui.roiBtn.hide()
+        self.sample.ui.menuBtn.hide()
+        self.sample.setMinimumHeight(120)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Finish now and save a checkpoint (resume later)")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Abandon the run; the last saved checkpoint is kept")
+        self.stop_button.clicked.connect(self.stop)
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.title, 1)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.cancel_button)
+        lay = QVBoxLayout(self)
+        lay.addLayout(buttons)
+        lay.addWidget(self.plot, 2)
+        lay.addWidget(self.sample, 1)
+        self._enable(False)
+        self.sample_path: str | None = None
+
+    def _enable(self, on: bool) -> None:
+        self.stop_button.setEnabled(on)
+        self.cancel_button.setEnabled(on)
+
+    def watch(self, handle, loss_log: Path | None = None) -> None:
+        """Follow a run; with ``loss_log`` (a resumed model) the curve starts from its history."""
+        self.handle = handle
+        self.curves.clear()
+        self.history.clear()
+        self.plot.clear()
+        self.title.setText(f"{handle.name}: starting…")
+        if loss_log is not None and loss_log.is_file():
+            import json
+            for line in loss_log.read_text().splitlines():
+                row = json.loads(line)
+                self._add(row["step"], {k: v for k, v in row.items() if k != "step"})
+        self._enable(True)
+
+    def _add(self, step: int, losses: dict) -> None:
+        for name, value in losses.items():
+            if value is None or value <= 0:
+                continue
+            xs, ys = self.history.setdefault(name, ([], []))
+            xs.append(step)
+            ys.append(value)
+
+    def progressed(self, handle, progress) -> None:
+        if handle is not self.handle:
+            return
+        data = progress.data or {}
+        if "losses" in data:
+            self._add(data["step"], data["losses"])
+            self._redraw()
+        self.title.setText(f"{handle.name}: {progress.message}")
+        if data.get("sample") and data["sample"] != self.sample_path:
+            img = cv2.imread(data["sample"])
+            if img is not None:
+                self.sample_path = data["sample"]
+                self.sample.setImage(np.ascontiguousarray(img[..., ::-1]), autoLevels=False,
+                                     levels=(0, 255))
+
+    def _redraw(self) -> None:
+        for name, (xs, ys) in self.history.items():
+            if name not in self.curves:
+                self.curves[name] = self.plot.plot(name=name, pen=pg.mkPen(LOSS_COLOURS.get(name, (200, 200, 200)),
+                                                                           width=1.5))
+            self.curves[name].setData(xs, ys)
+
+    def finished(self, handle) -> None:
+        if handle is not self.handle:
+            return
+        self._enable(False)
+        if handle.state is JobState.DONE:
+            r = handle.result or {}
+            how = "stopped and saved" if r.get("stopped") else "finished"
+            self.title.setText(f"{handle.name}: {how} at step {r.get('step')}")
+        elif handle.state is JobState.CANCELLED:
+            self.title.setText(f"{handle.name}: cancelled (the last checkpoint is kept)")
+        else:
+            self.title.setText(f"{handle.name}: failed — {handle.error}")
+
+    def stop(self) -> None:
+        if self.handle is not None:
+            self.handle.request_stop()
+            self.title.setText(f"{self.handle.name}: stopping, saving a checkpoint…")
+            self.stop_button.setEnabled(False)
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self._enable(False)
