@@ -68,7 +68,12 @@ class JobRow(QFrame):
         self.cancel_button.hide()
         self.eta.setText(f"{h.elapsed:.1f} s")
         self.bar.setRange(0, 1000)
-        if h.state is JobState.DONE:
+        stopped = h.state is JobState.DONE and isinstance(h.result, dict) and h.result.get("stopped")
+        if stopped:  # finished early on request: keep the real fraction
+            frac = h.progress.fraction if h.progress is not None else None
+            self.bar.setValue(int((frac or 0) * 1000))
+            self.message.setText(f"Stopped at step {h.result.get('step')}: saved")
+        elif h.state is JobState.DONE:
             self.bar.setValue(1000)
             self.message.setText("Done")
         elif h.state is JobState.CANCELLED:

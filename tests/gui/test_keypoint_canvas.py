@@ -221,6 +221,8 @@ def test_train_from_the_gui_monitor_and_stop(window, demo_copy, qtbot):
     assert h.state is JobState.DONE and h.result["stopped"]
     step = h.result["step"]
     assert ck.latest_checkpoint(demo_copy / "models" / "gui").name == f"ckpt-{step:08d}"
+    qtbot.waitUntil(lambda: "Stopped at step" in window.jobs_panel.rows[h.id].message.text(), timeout=5000)
+    assert window.jobs_panel.rows[h.id].bar.value() < 1000
     save_screenshot(window, "07_training_monitor")
     h2 = window.start_training("preview", "cpu", 2000, "gui", resume=True)
     assert window.monitor.history["g"][0][-1] == step  # the curve reloads the run's history
