@@ -20,7 +20,7 @@ from typing import Iterator
 
 import numpy as np
 
-from avstudio.core.errors import MediaError, UserError
+from avstudio.core.errors import Cancelled, MediaError, UserError
 from avstudio.core.progress import Progress
 from avstudio.core.tracks import Flag
 from avstudio.media.video import VideoSource
@@ -108,12 +108,16 @@ def _follower(kind: str, size, crop_px: int):
 def _run_forward(vs: VideoSource, follower, start: int, stop: int, out_pts, out_flags, offset: int,
                  report=None) -> Iterator[int]:
     """Follow forward over [start, stop), writing rows (frame - offset). Yields frames done."""
-    for i, frame in _threaded(vs.iter_frames(start, stop)):
-        pts = follower.process(frame)
-        if pts is not None and i - offset >= 0:
-            out_pts[i - offset] = pts
-            out_flags[i - offset] = Flag.AUTO
-        yield i
+    frames = _threaded(vs.iter_frames(start, stop))
+    try:
+        for i, frame in frames:
+            pts = follower.process(frame)
+            if pts is not None and i - offset >= 0:
+                out_pts[i - offset] = pts
+                out_flags[i - offset] = Flag.AUTO
+            yield i
+    finally:
+        frames.close()  # stops the decoding thread
 
 
 def _run_backward(vs: VideoSource, follower, start: int, stop: int, out_pts, out_flags, offset: int):
@@ -168,14 +172,20 @@ def extract_range(req: ExtractRequest, progress_cb=None) -> ExtractResult:
             steps.append(_run_forward(vs, follower, warm, stop, pts, flags, start))
             followers = [follower]
         done = 0
-        for step in steps:
-            for _ in step:
-                done += 1
-                if progress_cb is not None:
-                    progress_cb(done)
+        try:
+            for step in steps:
+                for _ in step:
+                    done += 1
+                    if progress_cb is not None:
+                        progress_cb(done)
+        finally:
+            # Also on cancel or error: stop the decoding threads and free the MediaPipe graphs now,
+            # rather than whenever the traceback that references them is dropped.
+            for step in steps:
+                step.close()
+            for f in followers:
+                f.model.close()
         lost = int((flags[:, 0] == Flag.MISSING).sum())
-        for f in followers:
-            f.model.close()
         return ExtractResult(start, pts, flags, lost, sum(f.switches_refused for f in followers))
     finally:
         vs.close()
@@ -236,19 +246,28 @@ def extract(req: ExtractRequest) -> Iterator[Progress]:
         result_box: dict = {}
         progress: list[int] = [0]
         err: list[BaseException] = []
+        stop = threading.Event()
+
+        def report(done: int) -> None:
+            progress[0] = done
+            if stop.is_set():  # the job was cancelled: end the helper thread at the next frame
+                raise Cancelled()
 
         def run():
             try:
-                result_box["r"] = extract_range(req, lambda d: progress.__setitem__(0, d))
+                result_box["r"] = extract_range(req, report)
             except BaseException as exc:  # noqa: BLE001
                 err.append(exc)
         # The model runs on a helper thread so this generator can keep yielding progress (and the
         # runner can cancel between yields); MediaPipe releases the GIL while it computes.
-        t = threading.Thread(target=run, daemon=True)
+        t = threading.Thread(target=run, daemon=True, name="extract")
         t.start()
-        while t.is_alive():
-            t.join(0.1)
-            yield Progress(progress[0], n, f"Analysing {label}: frame {min(progress[0], n)}/{n}")
+        try:
+            while t.is_alive():
+                t.join(0.1)
+                yield Progress(progress[0], n, f"Analysing {label}: frame {min(progress[0], n)}/{n}")
+        finally:
+            stop.set()  # on cancel (GeneratorExit here) the helper stops too
         if err:
             raise err[0]
         result = result_box["r"]

