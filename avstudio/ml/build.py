@@ -7,6 +7,7 @@ from torch import nn
 from avstudio.ml.nets.blocks import init_weights
 from avstudio.ml.nets.face import FaceResidualGenerator, face_discriminator
 from avstudio.ml.nets.pix2pix import PatchDiscriminator, UNetGenerator
+from avstudio.ml.nets.plate import PlateComposite
 from avstudio.ml.nets.pix2pixhd import GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator
 
 
@@ -19,16 +20,20 @@ def d_in_channels(cfg: dict) -> int:
 
 
 def build_generator(cfg: dict) -> nn.Module:
+    plate = bool(cfg.get("plate"))
+    out_ch = 4 if plate else 3  # colour + mask when composited over the background plate
     if cfg["arch"] == "unet":
-        g = UNetGenerator(g_in_channels(cfg), 3, cfg["ngf"], cfg["depth"])
+        g = UNetGenerator(g_in_channels(cfg), out_ch, cfg["ngf"], cfg["depth"], out_act=not plate)
     elif cfg["arch"] == "global":
-        g = GlobalGenerator(g_in_channels(cfg), 3, cfg["ngf"], cfg["n_down"], cfg["n_blocks"])
+        g = GlobalGenerator(g_in_channels(cfg), out_ch, cfg["ngf"], cfg["n_down"], cfg["n_blocks"], out_act=not plate)
     elif cfg["arch"] == "local":
+        if plate:
+            raise ValueError("the local enhancer does not support a background plate")
         g = LocalEnhancer(g_in_channels(cfg), 3, cfg["ngf"] // 2, 3, cfg["ngf"], cfg["n_down"], cfg["n_blocks"])
     else:
         raise ValueError(f"unknown generator {cfg['arch']!r}")
     init_weights(g)
-    return g
+    return PlateComposite(g, cfg["size"]) if plate else g
 
 
 def build_discriminator(cfg: dict) -> nn.Module:

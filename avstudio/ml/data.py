@@ -54,6 +54,11 @@ class PoseFrameData:
         prev_ok[1:] = self.indices[1:] == self.indices[:-1] + 1
         return rows[prev_ok[rows]]
 
+    def plate(self, most: int = 200) -> np.ndarray:
+        """The background plate: per-pixel median of (up to ``most``, evenly spaced) training frames."""
+        rows = self.train_rows[np.linspace(0, len(self.train_rows) - 1, min(most, len(self.train_rows))).astype(int)]
+        return np.median(np.asarray(self.frames[rows]), axis=0).round().astype(np.uint8)
+
 
 def _key(project: Project, size: int) -> str:
     ref, _ = clip_path(project, "target")

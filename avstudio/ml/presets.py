@@ -15,7 +15,7 @@ PRESETS: dict[str, dict] = {
         "size": 128, "arch": "unet", "ngf": 32, "ndf": 32, "depth": 7, "d_layers": 3, "num_d": 1,
         "temporal": False, "face": False, "l1": 100.0, "fm": 0.0, "vgg": 0.0,
         "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "steps": 3000, "decay_from": 0.5,
-        "checkpoint_every": 500, "sample_every": 100, "augment": None,
+        "checkpoint_every": 500, "sample_every": 100, "augment": None, "plate": True,
     },
     # pix2pix at 256 with Everybody Dance Now's temporal smoothing.
     "standard": {

@@ -10,9 +10,11 @@ from avstudio.ml.nets.blocks import norm2d
 
 class UNetGenerator(nn.Module):
     """Encoder-decoder with skip connections. ``depth`` downsamplings take the input to 1×1
-    (7 for 128 px, 8 for 256 px); channels double up to ``ngf * 8``."""
+    (7 for 128 px, 8 for 256 px); channels double up to ``ngf * 8``. ``out_act=False`` leaves the
+    output unbounded (for a wrapper that applies its own activations)."""
 
-    def __init__(self, in_ch: int, out_ch: int = 3, ngf: int = 64, depth: int = 8, dropout: bool = True):
+    def __init__(self, in_ch: int, out_ch: int = 3, ngf: int = 64, depth: int = 8, dropout: bool = True,
+                 out_act: bool = True):
         super().__init__()
         chans = [min(ngf * 2 ** i, ngf * 8) for i in range(depth)]
         self.down = nn.ModuleList()
@@ -30,7 +32,8 @@ class UNetGenerator(nn.Module):
             c_out = out_ch if i == 0 else chans[i - 1]
             layers = [nn.ReLU(True), nn.ConvTranspose2d(c_in, c_out, 4, 2, 1)]
             if i == 0:
-                layers.append(nn.Tanh())
+                if out_act:
+                    layers.append(nn.Tanh())
             else:
                 layers.append(norm2d(c_out))
                 if dropout and depth - 4 <= i < depth - 1:  # pix2pix: dropout in the 3 innermost up blocks

@@ -26,11 +26,12 @@ def _global_front(in_ch: int, ngf: int, n_down: int, n_blocks: int) -> tuple[lis
 class GlobalGenerator(nn.Module):
     """ngf 64, 4 downsamplings, 9 residual blocks (the paper's G1)."""
 
-    def __init__(self, in_ch: int, out_ch: int = 3, ngf: int = 64, n_down: int = 4, n_blocks: int = 9):
+    def __init__(self, in_ch: int, out_ch: int = 3, ngf: int = 64, n_down: int = 4, n_blocks: int = 9,
+                 out_act: bool = True):
         super().__init__()
         layers, c = _global_front(in_ch, ngf, n_down, n_blocks)
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(c, out_ch, 7), nn.Tanh())
+        self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(c, out_ch, 7), nn.Tanh() if out_act else nn.Identity())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
