@@ -410,13 +410,16 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("--model", required=True)
     rn.add_argument("-o", "--output", help="output .mp4 (omit to only fill the frame cache)")
     rn.add_argument("--audio", default="clip", help="clip (the source's soundtrack), none, source_voice, "
-                                                     "target_voice or an audio file")
+                                                     "target_voice, converted (the converted voice) or an audio file")
     rn.add_argument("--height", type=int, default=None, help="output height (default: the target's)")
     rn.add_argument("--crf", type=int, default=18)
     rn.add_argument("--preset", default="medium", help="x264 preset")
     rn.add_argument("--device", default="auto")
     rn.add_argument("-q", "--quiet", action="store_true")
     rn.set_defaults(func=cmd_render)
+
+    from avstudio.cli_voice import add_parser as add_voice_parser
+    add_voice_parser(sub)
 
     r = sub.add_parser("relink", help="point a project's media at a file that moved")
     r.add_argument("project")

@@ -12,7 +12,7 @@ from typing import Hashable
 
 import numpy as np
 
-from avstudio.core.edits import ArrayEdit, CompoundEdit
+from avstudio.core.edits import ArrayEdit, CompoundEdit, GestureEdit
 from avstudio.core.errors import UserError
 from avstudio.core.project import Project
 from avstudio.core.tracks import Flag
@@ -37,23 +37,6 @@ def _check_range(track, start: int, stop: int) -> tuple[int, int]:
     return start, stop
 
 
-class MergingCompound(CompoundEdit):
-    """A compound edit of one drag: later moves of the same drag merge into it."""
-
-    def __init__(self, edits, text, key):
-        super().__init__(edits, text)
-        self._key = key
-
-    @property
-    def merge_key(self):
-        return self._key
-
-    def merge(self, later) -> bool:
-        if not isinstance(later, MergingCompound) or later._key != self._key:
-            return False
-        return all(a.merge(b) for a, b in zip(self.edits, later.edits))
-
-
 def move_keypoint(project: Project, track_id: str, frame: int, joint: int, x: float, y: float,
                   drag_id: Hashable | None = None) -> CompoundEdit:
     """Place one point (a user anchor, confidence 1). Moves of one drag share ``drag_id``."""
@@ -62,7 +45,7 @@ def move_keypoint(project: Project, track_id: str, frame: int, joint: int, x: fl
              ArrayEdit.make(project, track_id, "flags", ([frame], [joint]), Flag.EDITED, text, drag_id)]
     if drag_id is None:
         return CompoundEdit(edits, text)
-    return MergingCompound(edits, text, ("move", track_id, frame, joint, drag_id))
+    return GestureEdit(edits, text, ("move", track_id, frame, joint, drag_id))
 
 
 def set_hidden(project: Project, track_id: str, frame: int, joints, hidden: bool) -> CompoundEdit | None:
@@ -100,7 +83,7 @@ def move_skeleton(project: Project, track_id: str, frame: int, dx: float, dy: fl
              ArrayEdit.make(project, track_id, "flags", idx, Flag.EDITED, "Move skeleton", drag_id)]
     if drag_id is None:
         return CompoundEdit(edits, "Move skeleton")
-    return MergingCompound(edits, "Move skeleton", ("skeleton", track_id, frame, drag_id))
+    return GestureEdit(edits, "Move skeleton", ("skeleton", track_id, frame, drag_id))
 
 
 def interpolate(project: Project, track_id: str, start: int, stop: int, joints=None,

@@ -81,11 +81,28 @@ class ArrayEdit(Edit):
     def merge(self, later: Edit) -> bool:
         if not isinstance(later, ArrayEdit) or later.merge_key != self.merge_key or self.merge_key is None:
             return False
-        if len(later.index) != len(self.index) or not all(
-            np.array_equal(a, b) for a, b in zip(self.index, later.index)
-        ):
+        if len(later.index) != len(self.index):
             return False
-        self.new = later.new.copy()
+        if all(np.array_equal(a, b) for a, b in zip(self.index, later.index)):
+            self.new = later.new.copy()  # one drag of the same points: keep the first old, the last new
+            return True
+        # One stroke over different elements (a pen stroke): the union of both; where they overlap,
+        # the first edit's old value and the later edit's new value.
+        if self.new.shape[:1] != (len(self.index[0]),) or later.new.shape[:1] != (len(later.index[0]),):
+            return False  # only element-wise index lists can be united
+        mine = {k: i for i, k in enumerate(zip(*(a.tolist() for a in self.index)))}
+        new = self.new.copy()
+        add = []
+        for j, k in enumerate(zip(*(a.tolist() for a in later.index))):
+            i = mine.get(k)
+            if i is None:
+                add.append(j)
+            else:
+                new[i] = later.new[j]
+        add = np.asarray(add, np.intp)
+        self.index = tuple(np.concatenate([a, b[add]]) for a, b in zip(self.index, later.index))
+        self.old = np.concatenate([self.old, later.old[add]])
+        self.new = np.concatenate([new, later.new[add]])
         return True
 
 
@@ -103,6 +120,24 @@ class CompoundEdit(Edit):
     def revert(self, project: Project) -> None:
         for e in reversed(self.edits):
             e.revert(project)
+
+
+class GestureEdit(CompoundEdit):
+    """A compound edit of one gesture (a drag, a pen or brush stroke): later pieces of the same
+    gesture (equal ``key``) merge into it, so the gesture is one undo step."""
+
+    def __init__(self, edits, text, key):
+        super().__init__(edits, text)
+        self._key = key
+
+    @property
+    def merge_key(self):
+        return self._key
+
+    def merge(self, later) -> bool:
+        if not isinstance(later, GestureEdit) or later._key != self._key or len(later.edits) != len(self.edits):
+            return False
+        return all(a.merge(b) for a, b in zip(self.edits, later.edits))
 
 
 _MISSING = object()

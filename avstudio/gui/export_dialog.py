@@ -29,6 +29,8 @@ class ExportDialog(QDialog):
         for role, label in (("source_voice", "Source voice"), ("target_voice", "Target voice")):
             if project.media_by_role(role):
                 self.audio.addItem(label, role)
+        if any(t.kind == "audio" and t.meta.get("clip") == "converted" for t in project.tracks.values()):
+            self.audio.addItem("Converted voice", "converted")
         self.audio.addItem("No audio", "none")
         self.start = QSpinBox()
         self.end = QSpinBox()

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, QUrl
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QUndoView
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
@@ -126,6 +126,15 @@ class MainWindow(QMainWindow):
         self.monitor_dock = self._dock("Training", self.monitor, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(self.history_dock, self.monitor_dock)
         self.history_dock.raise_()
+        from avstudio.gui.f0_editor import F0Editor
+        from avstudio.gui.voice_player import VoicePlayer
+        self.voice_player = VoicePlayer(self)
+        self.f0_editor = F0Editor(self)
+        self.pitch_dock = self._dock("Pitch", self.f0_editor, Qt.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.log_dock, self.pitch_dock)
+        self.log_dock.raise_()
+        self.monitor.playSample.connect(self.voice_player.play_file)
+        self._voice_jobs: dict[str, tuple[str, str]] = {}
         self.jobs.progressed.connect(self.monitor.progressed)
         self.jobs.finished.connect(self.monitor.finished)
         self.resizeDocks([self.jobs_dock], [340], Qt.Horizontal)
@@ -225,11 +234,28 @@ class MainWindow(QMainWindow):
         act = self._plain_action(an, "Train…", self.train_dialog, "Train (or resume) a model of the target person")
         act.setObjectName("train")
 
+        vo = mb.addMenu("V&oice")
+        for clip in ("source_voice", "target_voice"):
+            act = self._plain_action(vo, f"Analyse {clip.replace('_', ' ').title()}",
+                                     lambda _=False, c=clip: self.analyse_voice(c),
+                                     "WORLD analysis: pitch (Harvest), spectral envelope, aperiodicity")
+            act.setObjectName(f"analyse_{clip}")
+        vo.addSeparator()
+        act = self._plain_action(vo, "Train Voice Model…", self.train_voice_dialog,
+                                 "Train CycleGAN-VC2 from the source voice to the target voice")
+        act.setObjectName("train_voice")
+        act = self._plain_action(vo, "Convert Source Voice", self.convert_voice,
+                                 "Convert the source voice with the newest voice model (its pitch stays editable)")
+        act.setObjectName("convert_voice")
+        vo.addSeparator()
+        self._plain_action(vo, "Pitch Editor", lambda: (self.pitch_dock.show(), self.pitch_dock.raise_()))
+
         v = mb.addMenu("&View")
         v.addAction(self.jobs_dock.toggleViewAction())
         v.addAction(self.log_dock.toggleViewAction())
         v.addAction(self.history_dock.toggleViewAction())
         v.addAction(self.monitor_dock.toggleViewAction())
+        v.addAction(self.pitch_dock.toggleViewAction())
 
         h = mb.addMenu("&Help")
         self._action(h, "help", self.show_shortcuts)
@@ -353,6 +379,8 @@ class MainWindow(QMainWindow):
         self._changed_outside_undo = bool(project is not None and project.dirty)  # e.g. recovered
         self._reload_media()
         self.refresh_timeline()
+        self.voice_player.stop_clock()
+        self.f0_editor.fill_clips()
         self._update_title()
 
     def _reload_media(self) -> None:
@@ -433,6 +461,10 @@ class MainWindow(QMainWindow):
                                        quiet=True)
 
     def _job_finished(self, handle) -> None:
+        voice = self._voice_jobs.pop(handle.id, None)
+        if voice is not None and handle.state is JobState.DONE and self.project is not None:
+            self._voice_done(voice, handle.result)
+            return
         analysis = self._analysis_jobs.pop(handle.id, None)
         if analysis is not None and handle.state is JobState.DONE and self.project is not None:
             from avstudio.analysis.project_ops import extraction_edit
@@ -719,6 +751,113 @@ class MainWindow(QMainWindow):
         log = Path(self.project.folder) / "models" / model_id / "losses.jsonl"
         self.monitor.watch(handle, log if resume else None)
         self.monitor_dock.raise_()
+        return handle
+
+    # ---- voice ---------------------------------------------------------------------------------
+    def push(self, edit, on_change=None) -> None:
+        """Apply a core edit through the undo stack (widgets outside the window use this)."""
+        push_edit(self.undo_stack, self.project, edit, on_change)
+
+    def analyse_voice(self, clip: str):
+        from avstudio.analysis.voice_ops import analyze_voice
+
+        if self.project is None or self.project.media_by_role(clip) is None:
+            self.show_error("Nothing to analyse", f"The project has no {clip.replace('_', ' ')} yet "
+                                                  f"(File ▸ Set {clip.replace('_', ' ').title()}…).")
+            return None
+        if self.project.folder is None and not self.save():
+            return None
+        handle = self.jobs.run(analyze_voice, self.project, clip, name=f"Analyse {clip.replace('_', ' ')}")
+        self._voice_jobs[handle.id] = ("analyse", clip)
+        return handle
+
+    def _voice_done(self, what: tuple[str, str], result) -> None:
+        from avstudio.analysis.voice_ops import voice_edit
+
+        kind, clip = what
+        if kind == "analyse":
+            self.push(voice_edit(self.project, result), lambda _e: self.f0_editor.fill_clips())
+            for w in result.warnings:
+                log.warning(w)
+            self.statusBar().showMessage(f"Analysed the {clip.replace('_', ' ')}: "
+                                         f"{(result.f0 > 0).mean():.0%} voiced.", 10000)
+        elif kind == "convert":
+            from avstudio.ml.vc.project_ops import conversion_edit
+            analysis, wav = result
+            self.push(conversion_edit(self.project, analysis, wav), lambda _e: self.f0_editor.fill_clips())
+            self.statusBar().showMessage("Converted the source voice: choose “Converted voice” as the export's "
+                                         "audio, or edit its pitch in the Pitch editor.", 15000)
+        self.f0_editor.fill_clips()
+        self.pitch_dock.show()
+        self.pitch_dock.raise_()
+
+    def voice_models(self) -> list[str]:
+        import json
+        out = []
+        for m in self.models():
+            latest = Path(self.project.folder) / "models" / m / "latest.json"
+            try:
+                ck = json.loads(latest.read_text())["checkpoint"]
+                doc = json.loads((latest.parent / ck / "config.json").read_text())
+            except (OSError, ValueError, KeyError):
+                continue
+            if doc.get("config", {}).get("kind") == "cyclegan-vc2":
+                out.append(m)
+        return out
+
+    def train_voice_dialog(self) -> None:
+        from avstudio.gui.training import TrainDialog
+        from avstudio.ml.vc.presets import VC_PRESETS
+
+        if self.project is None:
+            return
+        dialog = TrainDialog(self.voice_models(), self, presets=VC_PRESETS, title="Train a voice model",
+                             tip="vc-preview: a quarter of the channels, a CPU-bounded run · vc: CycleGAN-VC2 as "
+                                 "published (days on a GPU)")
+        if dialog.exec():
+            self.start_voice_training(**dialog.request())
+
+    def start_voice_training(self, preset: str = "vc-preview", device: str = "auto", steps: int | None = None,
+                             model_id: str | None = None, resume: bool = False):
+        """Train CycleGAN-VC2 on the project's source and target voices, in a child process."""
+        if self.project is None:
+            return None
+        if (self.unsaved or self.project.folder is None) and not self.save():
+            return None
+        speakers = []
+        for role in ("source_voice", "target_voice"):
+            ref = self.project.media_by_role(role)
+            if ref is None and not resume:
+                self.show_error("Cannot train a voice model", f"The project has no {role.replace('_', ' ')}: "
+                                                              f"File ▸ Set {role.replace('_', ' ').title()}….")
+                return None
+            speakers.append([str(self.project.media_path(ref.id))] if ref is not None else [])
+        from avstudio.ml.train import new_model_id
+
+        model_id = model_id or new_model_id()
+        handle = self.jobs.run_process("avstudio.ml.vc.train:train_voice", str(self.project.folder), speakers[0],
+                                       speakers[1], preset, steps, model_id, resume, device,
+                                       name=f"Train voice {model_id}")
+        log_path = Path(self.project.folder) / "models" / model_id / "losses.jsonl"
+        self.monitor.watch(handle, log_path if resume else None)
+        self.monitor_dock.raise_()
+        return handle
+
+    def convert_voice(self, model_id: str | None = None):
+        from avstudio.ml.vc.project_ops import convert_project
+
+        if self.project is None:
+            return None
+        models = self.voice_models()
+        model_id = model_id or (models[-1] if models else None)
+        if model_id is None:
+            self.show_error("No voice model", "Train a voice model first (Voice ▸ Train Voice Model…).")
+            return None
+        if (self.unsaved or self.project.folder is None) and not self.save():
+            return None
+        handle = self.jobs.run(convert_project, str(self.project.folder), model_id, "source_voice",
+                               name=f"Convert the source voice ({model_id})")
+        self._voice_jobs[handle.id] = ("convert", "source_voice")
         return handle
 
     def retarget(self) -> None:

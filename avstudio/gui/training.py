@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -21,24 +21,32 @@ from avstudio.core.progress import JobState
 from avstudio.ml.presets import PRESETS
 
 LOSS_COLOURS = {"g": (76, 158, 235), "d": (229, 83, 75), "l1": (87, 171, 90), "g_gan": (220, 180, 60),
-                "fm": (170, 110, 220), "vgg": (200, 200, 200), "face_g": (120, 200, 200), "face_d": (200, 120, 120)}
+                "fm": (170, 110, 220), "vgg": (200, 200, 200), "face_g": (120, 200, 200), "face_d": (200, 120, 120),
+                "cycle": (87, 171, 90), "identity": (220, 180, 60), "adv": (170, 110, 220), "adv2": (120, 200, 200)}
+
+
+MOTION_TIP = ("preview: 128 px, minutes on a CPU · standard: 256 px + temporal · "
+              "hd: pix2pixHD 512 px + temporal + face stage (needs a GPU)")
 
 
 class TrainDialog(QDialog):
-    def __init__(self, models: list[str], parent=None):
+    """Start or resume a run; shared by the motion models and the voice models (other presets)."""
+
+    def __init__(self, models: list[str], parent=None, presets: dict | None = None,
+                 title: str = "Train a motion-transfer model", tip: str = MOTION_TIP):
         super().__init__(parent)
-        self.setWindowTitle("Train a motion-transfer model")
+        presets = presets or PRESETS
+        self.setWindowTitle(title)
         self.preset = QComboBox()
-        self.preset.addItems(list(PRESETS))
-        self.preset.setToolTip("preview: 128 px, minutes on a CPU · standard: 256 px + temporal · "
-                               "hd: pix2pixHD 512 px + temporal + face stage (needs a GPU)")
+        self.preset.addItems(list(presets))
+        self.preset.setToolTip(tip)
         self.device = QComboBox()
         self.device.setEditable(True)
         self.device.addItems(["auto", "cpu", "cuda", "cuda:0", "cuda:1", "mps"])
         self.steps = QSpinBox()
         self.steps.setRange(1, 10_000_000)
-        self.steps.setValue(PRESETS["preview"]["steps"])
-        self.preset.currentTextChanged.connect(lambda p: self.steps.setValue(PRESETS[p]["steps"]))
+        self.steps.setValue(presets[self.preset.currentText()]["steps"])
+        self.preset.currentTextChanged.connect(lambda p: self.steps.setValue(presets[p]["steps"]))
         self.model = QLineEdit()
         self.model.setPlaceholderText("a new name (default: the date and time)")
         self.resume = QCheckBox("Resume this model's last checkpoint")
@@ -64,7 +72,10 @@ class TrainDialog(QDialog):
 
 
 class TrainingMonitor(QWidget):
-    """Live view of one training run: loss curves, the latest sample, Stop / Cancel."""
+    """Live view of one training run: loss curves, the latest sample (an image, or audio for voice
+    models), Stop / Cancel."""
+
+    playSample = Signal(str)  # path of an audio sample to listen to
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -90,6 +101,12 @@ class TrainingMonitor(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         buttons = QHBoxLayout()
         buttons.addWidget(self.title, 1)
+        self.sample_button = QPushButton("Play sample")
+        self.sample_button.setToolTip("Listen to the newest converted sample")
+        self.sample_button.hide()
+        self.sample_button.clicked.connect(lambda: self.audio_sample and self.playSample.emit(self.audio_sample))
+        self.audio_sample: str | None = None
+        buttons.addWidget(self.sample_button)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.cancel_button)
         lay = QVBoxLayout(self)
@@ -110,6 +127,8 @@ class TrainingMonitor(QWidget):
         self.history.clear()
         self.plot.clear()
         self.title.setText(f"{handle.name}: starting…")
+        self.audio_sample = None
+        self.sample_button.hide()
         if loss_log is not None and loss_log.is_file():
             import json
             for line in loss_log.read_text().splitlines():
@@ -133,6 +152,10 @@ class TrainingMonitor(QWidget):
             self._add(data["step"], data["losses"])
             self._redraw()
         self.title.setText(f"{handle.name}: {progress.message}")
+        if data.get("audio_sample"):
+            self.audio_sample = data["audio_sample"]
+            self.sample_button.show()
+            self.sample_button.setText(f"Play sample (step {data.get('step')})")
         if data.get("sample") and data["sample"] != self.sample_path:
             img = cv2.imread(data["sample"])
             if img is not None:

@@ -58,7 +58,7 @@ def create_project(folder: str | os.PathLike, *, source=None, target=None, sourc
 class ExportRequest:
     out: str
     clip: str = "source"          # source | target | side_by_side
-    audio: str = "clip"           # clip (the clip's own soundtrack) | none | source_voice | target_voice | a file path
+    audio: str = "clip"           # clip (the clip's own soundtrack) | none | source_voice | target_voice | converted | a file
     start: int = 0                # first frame (of the source clip, or of both side by side)
     end: int | None = None        # one past the last frame
     height: int | None = None     # output height (width follows the aspect); None keeps the size
@@ -89,6 +89,13 @@ def _export_audio(project: Project, req: ExportRequest, clip_path: Path) -> Audi
     if req.audio == "clip":
         info = probe(clip_path)
         return load_audio(clip_path, 48000, mono=False) if info.audio else None
+    if req.audio == "converted":
+        track = next((t for t in project.tracks.values()
+                      if t.kind == "audio" and t.meta.get("clip") == "converted" and t.meta.get("file")), None)
+        if track is None or project.folder is None:
+            raise ProjectError("The project has no converted voice yet: train a voice model and convert the source "
+                               "voice first (Voice ▸ Convert).")
+        return load_audio(Path(project.folder) / track.meta["file"], 48000, mono=False)
     if req.audio in VOICE_ROLES:
         ref = project.media_by_role(req.audio)
         if ref is None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import threading
 from fractions import Fraction
-from pathlib import Path
 from typing import Iterator
 
 import av

@@ -153,6 +153,22 @@ def load_checkpoint(path: str | os.PathLike, *, preset: str | None = None) -> tu
     return doc, tensors
 
 
+def resume_run(models_dir: Path, model_id: str | None, preset: str, steps: int | None) -> tuple[dict, dict, dict]:
+    """(checkpoint document, tensors, config) to continue a run; ``steps`` (if given) is the new total."""
+    if not model_id:
+        raise UserError("Say which model to resume (--model ID).")
+    doc, tensors = load_checkpoint(Path(models_dir) / model_id, preset=preset)
+    cfg = dict(doc["config"])
+    if steps:
+        cfg["steps"] = int(steps)
+    return doc, tensors, cfg
+
+
+def check_new_model(models_dir: Path, model_id: str) -> None:
+    if latest_checkpoint(Path(models_dir) / model_id):
+        raise UserError(f"A model named {model_id} exists already: resume it or choose another name.")
+
+
 def module_tensors(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {f"{prefix}.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
 

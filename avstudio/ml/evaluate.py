@@ -8,7 +8,6 @@ on the generated frames by our extractor, compared with the pose they were gener
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterator
 

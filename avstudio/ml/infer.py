@@ -105,6 +105,10 @@ def render(project_path: str, model_id: str, out: str | None = None, audio: str 
     if audio == "clip":
         if sref.probe.get("audio"):
             track_audio = load_audio(spath, 48000, mono=False)
+    elif audio == "converted":
+        from avstudio.ml.vc.project_ops import converted_audio
+        wav = yield from converted_audio(project_path)  # resynthesized if its F0 was edited since
+        track_audio = load_audio(wav, 48000, mono=False)
     elif audio in ("source_voice", "target_voice"):
         ref = project.media_by_role(audio)
         if ref is None:

@@ -258,12 +258,7 @@ def train(project_path: str, preset: str = "preview", steps: int | None = None, 
     start_step = 0
     ckpt_doc = None
     if resume:
-        if not model_id:
-            raise UserError("Say which model to resume (--model ID).")
-        ckpt_doc, tensors = ck.load_checkpoint(models_dir / model_id, preset=preset)
-        cfg = dict(ckpt_doc["config"])
-        if steps:
-            cfg["steps"] = int(steps)
+        ckpt_doc, tensors, cfg = ck.resume_run(models_dir, model_id, preset, steps)
         start_step = int(ckpt_doc["step"])
         seed = int(ckpt_doc.get("seed", seed))
     else:
@@ -272,8 +267,7 @@ def train(project_path: str, preset: str = "preview", steps: int | None = None, 
             from avstudio.ml.presets import AUGMENT
             cfg["augment"] = dict(AUGMENT)
         model_id = model_id or new_model_id()
-        if (models_dir / model_id).exists() and ck.latest_checkpoint(models_dir / model_id):
-            raise UserError(f"A model named {model_id} exists already: resume it or choose another name.")
+        ck.check_new_model(models_dir, model_id)
     model_dir = models_dir / model_id
     if world > 1 and rank != 0:
         torch.distributed.barrier()  # rank 0 builds the cached dataset first
@@ -286,6 +280,8 @@ def train(project_path: str, preset: str = "preview", steps: int | None = None, 
     torch.manual_seed(seed)
     try:
         trainer = Trainer(cfg, dev, compile=compile, vgg_weights=vgg_weights)
+        if cfg.get("plate"):
+            trainer.G.set_plate(to_tensor(data.plate()).to(dev))  # a resumed run loads the saved one
         if ckpt_doc is not None:
             trainer.load(tensors, ckpt_doc["optim"], ckpt_doc["path"])
         main_steps = cfg["steps"]
