@@ -344,10 +344,20 @@ def ml_main(quick: bool) -> list[tuple]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["media", "analysis", "ml"], help="run one section")
+    ap.add_argument("--only", choices=["media", "analysis", "ml", "voice"], help="run one section")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, PyAV {av.__version__}"
+    if args.only == "voice":
+        from benchmarks.voice import V_BEGIN, V_END, voice_main
+        rows = voice_main(SHARED, args.quick)
+        table = ["| measurement | bare pyworld / plain fp32 loop (baseline) | AV Studio | speed-up |", "|---|---|---|---|"]
+        table += ["| " + " | ".join(r) + " |" for r in rows]
+        block = "\n".join([V_BEGIN, f"Measured {date.today()} on {machine}.", "", *table, V_END])
+        print(block)
+        if not args.quick:
+            write_section(V_BEGIN, V_END, block)
+        return 0
     if args.only == "ml":
         rows = ml_main(args.quick)
         table = ["| preset | device | train steps/s, plain fp32 eager (baseline) | train steps/s, AV Studio | speed-up "

@@ -6,10 +6,11 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QUndoView
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QSlider, QSplitter, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from avstudio.core.errors import UserError
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
             v.mediaDropped.connect(self.set_media)
             v.skeleton.pointMoved.connect(lambda j, x, y, d, r=role: self._move_point(r, j, x, y, d))
             v.skeleton.pointToggled.connect(lambda j, r=role: self._toggle_point(r, j))
+            v.skeleton.skeletonMoved.connect(lambda dx, dy, d, r=role: self._move_skeleton(r, dx, dy, d))
             v.pointPicked.connect(lambda x, y, r=role: self._pick_subject(r, x, y))
         self.subject_points: dict[str, tuple[int, float, float]] = {}
         self._analysis_jobs: dict[str, tuple[str, str]] = {}
@@ -95,11 +97,17 @@ class MainWindow(QMainWindow):
         self.timecode.setObjectName("timecode")
         self.clock_label = QLabel("")
         self.clock_label.setObjectName("muted")
+        self.soundtrack = QComboBox()
+        self.soundtrack.setObjectName("soundtrack")
+        self.soundtrack.setMinimumContentsLength(13)
+        self.soundtrack.setToolTip("What plays with the video: the clip's own sound, a voice, or the converted voice")
+        self.soundtrack.activated.connect(lambda _: self._load_playback_audio())
         transport = QHBoxLayout()
         for w in (back, self.play_button, fwd):
             transport.addWidget(w)
         transport.addWidget(self.scrub, 1)
         transport.addWidget(self.timecode)
+        transport.addWidget(self.soundtrack)
         transport.addWidget(self.clock_label)
         from avstudio.gui.timeline import Timeline
         self.timeline = Timeline()
@@ -248,9 +256,14 @@ class MainWindow(QMainWindow):
                                  "Convert the source voice with the newest voice model (its pitch stays editable)")
         act.setObjectName("convert_voice")
         vo.addSeparator()
-        self._plain_action(vo, "Pitch Editor", lambda: (self.pitch_dock.show(), self.pitch_dock.raise_()))
+        self._plain_action(vo, "Pitch Editor", self.show_pitch)
+        for tool in ("pen", "line", "smooth", "select"):
+            self._action(vo, f"f0_{tool}", lambda _=False, t=tool: (self.f0_editor.set_tool(t), self.show_pitch()))
 
         v = mb.addMenu("&View")
+        self.onion_action = self._action(v, "onion", self.refresh_overlay)
+        self.onion_action.setCheckable(True)
+        v.addSeparator()
         v.addAction(self.jobs_dock.toggleViewAction())
         v.addAction(self.log_dock.toggleViewAction())
         v.addAction(self.history_dock.toggleViewAction())
@@ -381,6 +394,7 @@ class MainWindow(QMainWindow):
         self.refresh_timeline()
         self.voice_player.stop_clock()
         self.f0_editor.fill_clips()
+        self.soundtrack.clear()
         self._update_title()
 
     def _reload_media(self) -> None:
@@ -446,17 +460,52 @@ class MainWindow(QMainWindow):
                 return ref
         return None
 
-    def _load_playback_audio(self) -> None:
+    def soundtracks(self) -> list[tuple[str, str, Path]]:
+        """(key, label, file) of every sound the video can play with."""
+        out = []
+        if self.project is None:
+            return out
         ref = self._playback_media()
+        if ref is not None and ref.probe.get("audio"):
+            out.append(("clip", "Clip sound", self.project.media_path(ref.id)))
+        for role, label in (("source_voice", "Source voice"), ("target_voice", "Target voice")):
+            r = self.project.media_by_role(role)
+            if r is not None and self.project.locate_media(r.id) is not None:
+                out.append((role, label, self.project.media_path(r.id)))
+        conv = self.f0_editor.audio_path("converted")
+        if conv is not None and conv.is_file():
+            out.append(("converted", "Converted voice", conv))
+        return out
+
+    def _fill_soundtracks(self) -> None:
+        current = self.soundtrack.currentData()
+        self.soundtrack.blockSignals(True)
+        self.soundtrack.clear()
+        for key, label, _ in self.soundtracks():
+            self.soundtrack.addItem(label, key)
+        i = self.soundtrack.findData(current)
+        self.soundtrack.setCurrentIndex(i if i >= 0 else 0)
+        self.soundtrack.blockSignals(False)
+
+    def _load_playback_audio(self) -> None:
+        """Load the chosen soundtrack: its waveform for the timeline, and the audio clock when a device
+        exists (the audio is then the master clock of playback)."""
+        if self.soundtrack.count() == 0:
+            self._fill_soundtracks()
         self.clock_label.setText("")
-        if ref is None or not ref.probe.get("audio"):
+        tracks = {k: path for k, _, path in self.soundtracks()}
+        key = self.soundtrack.currentData()
+        path = tracks.get(key)
+        self.player.set_clock(SilentClock())
+        if path is None:
+            self.timeline.set_waveform(None)
             self.clock_label.setText("no soundtrack")
             return
+        self._wave_job = self.jobs.run(_waveform_job, str(path), name=f"Waveform of {path.name}", quiet=True)
         if not audio_output_available():
             self.clock_label.setText("no audio device: silent clock")
             log.info("No audio output device: playback uses a silent clock")
             return
-        path = self.project.media_path(ref.id)
         self._audio_job = self.jobs.run(_load_playback_audio_job, path, name=f"Load audio of {path.name}",
                                        quiet=True)
 
@@ -483,6 +532,10 @@ class MainWindow(QMainWindow):
             elif handle.state is JobState.FAILED:
                 self.views[role].placeholder.setText(handle.error or "Cannot open this clip.")
                 self.show_error(handle.name, handle.error or "Failed", handle.error_details, logged=True)
+            return
+        if handle is getattr(self, "_wave_job", None):
+            if handle.state is JobState.DONE:
+                self.timeline.set_waveform(*handle.result, label=self.soundtrack.currentText().lower())
             return
         if handle is self._audio_job and handle.state is JobState.DONE and handle.result is not None:
             try:
@@ -640,6 +693,11 @@ class MainWindow(QMainWindow):
             if view.skeleton.skel.name != track.meta["skeleton"]:
                 view.set_skeleton(track.meta["skeleton"])
             view.skeleton.set_pose(track.points[f], track.flags[f])
+            if self.onion_action.isChecked():
+                view.skeleton.set_onion((track.points[f - 1], track.flags[f - 1]) if f > 0 else None,
+                                        (track.points[f + 1], track.flags[f + 1]) if f + 1 < track.length else None)
+            else:
+                view.skeleton.set_onion()
 
     def refresh_timeline(self) -> None:
         from avstudio.analysis.landmarks import body25
@@ -788,8 +846,14 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Converted the source voice: choose “Converted voice” as the export's "
                                          "audio, or edit its pitch in the Pitch editor.", 15000)
         self.f0_editor.fill_clips()
+        self._fill_soundtracks()
+        self.show_pitch()
+
+    def show_pitch(self) -> None:
         self.pitch_dock.show()
         self.pitch_dock.raise_()
+        if self.pitch_dock.height() < 240:
+            self.resizeDocks([self.pitch_dock], [260], Qt.Vertical)
 
     def voice_models(self) -> list[str]:
         import json
@@ -881,6 +945,16 @@ class MainWindow(QMainWindow):
         push_edit(self.undo_stack, self.project, move_keypoint(self.project, track.id, f, joint, x, y, drag_id),
                   self.refresh_overlay)
 
+    def _move_skeleton(self, role: str, dx: float, dy: float, drag_id: int) -> None:
+        from avstudio.analysis.keypoint_ops import move_skeleton
+
+        track, f = self._pose_track(role), self.views[role].frame_index
+        if track is None or f is None:
+            return
+        self.active_clip = role
+        push_edit(self.undo_stack, self.project, move_skeleton(self.project, track.id, f, dx, dy, drag_id),
+                  self.refresh_overlay)
+
     def _toggle_point(self, role: str, joint: int) -> None:
         track, f = self._pose_track(role), self.views[role].frame_index
         if track is None or f is None:
@@ -948,6 +1022,17 @@ def _open_clip_job(path):
 
     yield Progress(0, None, "Indexing frames")
     return VideoSource(path)
+
+
+def _waveform_job(path):
+    """Job: the peak envelope of a sound file, 100 points per second, for the timeline."""
+    from avstudio.core.progress import Progress
+
+    yield Progress(0, None, "Reading audio")
+    a = load_audio(path, 8000)
+    n = len(a.samples) // 80 * 80
+    peaks = np.abs(a.samples[:n]).reshape(-1, 80).max(1) if n else np.zeros(0, np.float32)
+    return np.arange(len(peaks)) / 100.0, peaks
 
 
 def _load_playback_audio_job(path):

@@ -24,5 +24,10 @@ SHORTCUTS: dict[str, tuple[str, str, str, str]] = {
     "last": ("Playback", "Last Frame", "End", "Go to the last frame"),
     "next_flag": ("Playback", "Next Flagged Frame", "F", "Jump to the next frame on the review list"),
     "prev_flag": ("Playback", "Previous Flagged Frame", "Shift+F", "Jump to the previous frame on the review list"),
+    "onion": ("View", "Onion Skin", "O", "Show the previous and next frames' skeletons, faint"),
+    "f0_pen": ("Voice", "Pitch Pen", "P", "Draw the pitch curve in the Pitch panel"),
+    "f0_line": ("Voice", "Pitch Line", "L", "Drag a straight line of pitch"),
+    "f0_smooth": ("Voice", "Pitch Smoothing Brush", "B", "Brush over the pitch curve to smooth it"),
+    "f0_select": ("Voice", "Pitch Range Select", "R", "Select a time range of the pitch curve"),
     "help": ("Help", "Keyboard Shortcuts", "F1", "List every shortcut"),
 }

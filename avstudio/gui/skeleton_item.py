@@ -2,7 +2,9 @@
 
 Points are the stored 33 MediaPipe landmarks; colour shows confidence (red → green), anchors the
 user placed (EDITED) are larger with a white ring, INTERPOLATED points are hollow, MISSING ones are
-not drawn. Drag a point to move it (one undo step per drag); right-click hides it.
+not drawn. Drag a point to move it (one undo step per drag); right-click hides it; Alt-drag moves
+the whole skeleton. Onion skin: the previous and next frames' skeletons, faint (orange before, blue
+after).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class SkeletonItem(pg.ScatterPlotItem):
     """Emits pointMoved(joint, x, y, drag_id) while dragging and pointToggled(joint) on right-click."""
 
     pointMoved = Signal(int, float, float, int)
+    skeletonMoved = Signal(float, float, int)  # dx, dy since the last move, drag id (Alt-drag)
     dragFinished = Signal(int)
     pointToggled = Signal(int)
 
@@ -42,10 +45,31 @@ class SkeletonItem(pg.ScatterPlotItem):
         self._flags = None
         self._drag_joint: int | None = None
         self._drag_id = 0
+        self._whole = False
+        self.onion = [pg.PlotDataItem(connect="pairs", pen=pg.mkPen(colour, width=1.5))
+                      for colour in ((255, 170, 60, 110), (90, 180, 255, 110))]
+        for item in self.onion:
+            item.setZValue(4)
 
     def attach(self, view: pg.ViewBox) -> None:
+        for item in self.onion:
+            view.addItem(item)
         view.addItem(self.limbs)
         view.addItem(self)
+
+    def _limb_lines(self, points, flags) -> tuple[list, list]:
+        present = flags != Flag.MISSING
+        xs, ys = [], []
+        for a, b in self.skel.limbs:
+            if present[a] and present[b]:
+                xs += [points[a, 0], points[b, 0]]
+                ys += [points[a, 1], points[b, 1]]
+        return xs, ys
+
+    def set_onion(self, before=None, after=None) -> None:
+        """Faint skeletons of neighbouring frames: ``before``/``after`` are (points, flags) or None."""
+        for item, pose in zip(self.onion, (before, after)):
+            item.setData(*(self._limb_lines(*pose) if pose is not None else ([], [])))
 
     def set_pose(self, points: np.ndarray | None, flags: np.ndarray | None) -> None:
         self._points, self._flags = points, flags
@@ -63,12 +87,7 @@ class SkeletonItem(pg.ScatterPlotItem):
                           "brush": pg.mkBrush(None) if interp else pg.mkBrush(colour),
                           "pen": pg.mkPen("w", width=2.5) if edited else pg.mkPen(colour, width=1.5)})
         self.setData(spots)
-        xs, ys = [], []
-        for a, b in self.skel.limbs:
-            if present[a] and present[b]:
-                xs += [points[a, 0], points[b, 0]]
-                ys += [points[a, 1], points[b, 1]]
-        self.limbs.setData(xs, ys)
+        self.limbs.setData(*self._limb_lines(points, flags))
 
     def joint_at(self, pos) -> int | None:
         hits = self.pointsAt(pos)
@@ -84,12 +103,17 @@ class SkeletonItem(pg.ScatterPlotItem):
                 ev.ignore()
                 return
             self._drag_joint, self._drag_id = joint, next(_drag_ids)
+            self._whole = bool(ev.modifiers() & Qt.AltModifier)
         if self._drag_joint is None:
             ev.ignore()
             return
         ev.accept()
         p = ev.pos()
-        self.pointMoved.emit(self._drag_joint, float(p.x()), float(p.y()), self._drag_id)
+        if self._whole:
+            last = ev.lastPos()
+            self.skeletonMoved.emit(float(p.x() - last.x()), float(p.y() - last.y()), self._drag_id)
+        else:
+            self.pointMoved.emit(self._drag_joint, float(p.x()), float(p.y()), self._drag_id)
         if ev.isFinish():
             self.dragFinished.emit(self._drag_id)
             self._drag_joint = None

@@ -1,4 +1,5 @@
-"""The timeline: one row per clip's pose track, on a shared time axis (seconds).
+"""The timeline: one row per clip's pose track and one for the soundtrack's waveform, on a shared
+time axis (seconds).
 
 Each row is a heat strip of the mean keypoint confidence per frame (dark where the subject is
 MISSING), with the review list's flagged frames as red ticks and the user's anchors (EDITED) as
@@ -47,9 +48,9 @@ class Timeline(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.hideAxis("left")
         self.setLabel("bottom", "time", units="s")
-        self.setYRange(-0.1, len(ROWS) + 0.1, padding=0)
-        self.setMinimumHeight(100)
-        self.setMaximumHeight(140)
+        self.setYRange(-0.1, len(ROWS) + 1.1, padding=0)
+        self.setMinimumHeight(110)
+        self.setMaximumHeight(160)
         self.setToolTip("Pose confidence per frame (green high, red low, dark = no subject); red ticks: frames to "
                         "review; white diamonds: your anchors. Drag the blue range to select frames for I "
                         "(interpolate) and S (smooth). Wheel zooms.")
@@ -70,6 +71,17 @@ class Timeline(pg.PlotWidget):
             self.addItem(ticks)
             self.addItem(anchors)
             self.flags_items[role], self.anchor_items[role] = ticks, anchors
+        # The soundtrack (what plays with the video) as a peak envelope in the top row.
+        self.wave = pg.PlotDataItem(pen=pg.mkPen((120, 190, 255), width=1), fillLevel=len(ROWS) + 0.5,
+                                    brush=pg.mkBrush(76, 158, 235, 90))
+        self.wave_low = pg.PlotDataItem(pen=pg.mkPen((120, 190, 255), width=1), fillLevel=len(ROWS) + 0.5,
+                                        brush=pg.mkBrush(76, 158, 235, 90))
+        # Voices can be longer than the clips: the waveform does not widen the view.
+        self.plotItem.vb.addItem(self.wave, ignoreBounds=True)
+        self.plotItem.vb.addItem(self.wave_low, ignoreBounds=True)
+        self.wave_label = pg.TextItem("", color=(200, 200, 200), anchor=(0, 1))
+        self.wave_label.setPos(0, len(ROWS) + 1)
+        self.addItem(self.wave_label)
         self.playhead = pg.InfiniteLine(0, movable=True, pen=pg.mkPen((76, 158, 235), width=2))
         self.playhead.sigDragged.connect(lambda line: self.seekRequested.emit(float(line.value())))
         self.addItem(self.playhead)
@@ -96,6 +108,19 @@ class Timeline(pg.PlotWidget):
         self.flags_items[role].setData([f / fps for f in self.flagged[role]], [row + 0.9] * len(self.flagged[role]))
         anchors = np.flatnonzero((flags == Flag.EDITED).any(1))
         self.anchor_items[role].setData(list(anchors / fps), [row + 0.5] * len(anchors))
+
+    def set_waveform(self, times=None, peaks=None, label: str = "") -> None:
+        """Peak envelope (0..1) of the soundtrack at ``times`` seconds; None clears the row."""
+        if times is None or peaks is None or not len(peaks):
+            self.wave.setData([], [])
+            self.wave_low.setData([], [])
+            self.wave_label.setText("")
+            return
+        mid = len(ROWS) + 0.5
+        amp = 0.45 * np.clip(peaks / max(float(peaks.max()), 1e-6), 0, 1)
+        self.wave.setData(times, mid + amp)
+        self.wave_low.setData(times, mid - amp)
+        self.wave_label.setText(label)
 
     def set_time(self, seconds: float) -> None:
         self.playhead.setValue(seconds)

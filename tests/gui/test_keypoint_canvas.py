@@ -36,8 +36,8 @@ def posed(window, demo_copy, qtbot):
     return window
 
 
-def send(widget, kind, pos: QPoint, button=Qt.LeftButton, buttons=Qt.LeftButton):
-    ev = QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(pos)), button, buttons, Qt.NoModifier)
+def send(widget, kind, pos: QPoint, button=Qt.LeftButton, buttons=Qt.LeftButton, modifiers=Qt.NoModifier):
+    ev = QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(pos)), button, buttons, modifiers)
     QApplication.sendEvent(widget, ev)
 
 
@@ -77,15 +77,55 @@ def test_drag_a_keypoint_is_one_undo_step(posed, qtbot):
     assert w.history.model().rowCount() == 2  # "Opened" + the drag
 
 
+def isolated_joint(track, f=0) -> int:
+    """The joint farthest from all others (small views draw neighbouring joints on top of each other)."""
+    present = np.flatnonzero(track.flags[f] != Flag.MISSING)
+    p = track.points[f, present, :2]
+    d = np.hypot(*(p[:, None] - p[None]).transpose(2, 0, 1)) + np.eye(len(p)) * 1e9
+    return int(present[np.argmax(d.min(1))])
+
+
+def test_alt_drag_moves_the_whole_skeleton_in_one_step_and_onion_skin(posed, qtbot):
+    w = posed
+    view = w.views["target"]
+    track = find_track(w.project, "target", "pose")
+    before = track.points.copy()
+    joint = isolated_joint(track)
+    start = widget_pos(view, *track.points[0, joint, :2])
+    vp = view.graphics.viewport()
+    alt = Qt.AltModifier
+    send(vp, QEvent.MouseButtonPress, start, modifiers=alt)
+    steps = [start + QPoint(dx, dy) for dx, dy in ((3, 2), (10, 6), (20, 12), (30, 18))]
+    for p in steps:
+        qtbot.wait(25)
+        send(vp, QEvent.MouseMove, p, Qt.NoButton, Qt.LeftButton, modifiers=alt)
+    send(vp, QEvent.MouseButtonRelease, steps[-1], Qt.LeftButton, Qt.NoButton, modifiers=alt)
+    delta = track.points[0, :, :2] - before[0, :, :2]
+    a = view.view.mapSceneToView(view.graphics.mapToScene(start))
+    b = view.view.mapSceneToView(view.graphics.mapToScene(steps[-1]))
+    assert np.allclose(delta, [b.x() - a.x(), b.y() - a.y()], atol=1.0)  # every point, by the drag
+    assert (track.flags[0] == Flag.EDITED).all() and np.array_equal(track.points[1:], before[1:])
+    assert w.undo_stack.count() == 1
+    w.undo_stack.undo()
+    assert np.array_equal(track.points, before)
+    # Onion skin (O): the previous and next frames' skeletons, faint.
+    w.player.seek(3)  # 0.1 s on the source's 30 fps axis: the target's (10 fps) frame 1
+    qtbot.waitUntil(lambda: view.frame_index == 1, timeout=5000)
+    w.activateWindow()
+    qtbot.keyClick(w, Qt.Key_O)
+    assert w.onion_action.isChecked()
+    prev, nxt = (item.getData()[0] for item in view.skeleton.onion)
+    assert prev is not None and len(prev) > 10 and nxt is not None and len(nxt) > 10
+    assert np.isclose(prev, track.points[0, :, 0][:, None]).any(1).sum() > 10  # drawn from frame 0
+    qtbot.keyClick(w, Qt.Key_O)
+    assert view.skeleton.onion[0].getData()[0] is None or len(view.skeleton.onion[0].getData()[0]) == 0
+
+
 def test_right_click_hides_and_undo_shows(posed, qtbot):
     w = posed
     view = w.views["target"]
     track = find_track(w.project, "target", "pose")
-    # The joint farthest from all others (small views draw neighbouring joints on top of each other).
-    present = np.flatnonzero(track.flags[0] != Flag.MISSING)
-    p = track.points[0, present, :2]
-    d = np.hypot(*(p[:, None] - p[None]).transpose(2, 0, 1)) + np.eye(len(p)) * 1e9
-    joint = int(present[np.argmax(d.min(1))])
+    joint = isolated_joint(track)
     x, y = track.points[0, joint, :2]
     pos = widget_pos(view, x, y)
     vp = view.graphics.viewport()

@@ -88,3 +88,39 @@ def test_analyse_draw_undo_shift_and_listen(window, demo_copy, qtbot):
     ed.play_button.click()
     assert not w.voice_player.playing
     assert all(h.state is not JobState.FAILED for h in w.jobs.handles)
+
+
+def test_train_convert_and_use_the_converted_voice(window, demo_copy, qtbot):
+    """Voice ▸ Train (child process, the shared training monitor with a Play-sample button), then
+    Voice ▸ Convert: the converted voice is editable in the Pitch panel and offered as the video's
+    soundtrack and as the export's audio."""
+    from avstudio.gui.export_dialog import ExportDialog
+
+    w = window
+    assert w.open_project(demo_copy)
+    w.findChild(QAction, "analyse_source_voice").trigger()
+    qtbot.waitUntil(lambda: find_track(w.project, "source_voice", "f0") is not None, timeout=60000)
+    h = w.start_voice_training("vc-preview", "cpu", 3, "voice")
+    qtbot.waitUntil(lambda: h.state.finished, timeout=240000)
+    assert h.state is JobState.DONE, h.error
+    assert w.monitor.sample_button.isVisible() and w.monitor.audio_sample.endswith(".wav")
+    assert w.voice_models() == ["voice"]
+    w.findChild(QAction, "convert_voice").trigger()
+    qtbot.waitUntil(lambda: find_track(w.project, "converted", "f0") is not None, timeout=120000)
+    ed = w.f0_editor
+    assert ed.clip_box.findData("converted") >= 0
+    assert w.soundtrack.findData("converted") >= 0
+    w.soundtrack.setCurrentIndex(w.soundtrack.findData("converted"))
+    w.soundtrack.activated.emit(w.soundtrack.currentIndex())
+    qtbot.waitUntil(lambda: len(w.timeline.wave.getData()[0] or []) > 0, timeout=20000)
+    dialog = ExportDialog(w.project, 230, w)
+    assert dialog.audio.findData("converted") >= 0
+    # The converted voice's pitch is edited like any other, and undone.
+    ed.clip_box.setCurrentIndex(ed.clip_box.findData("converted"))
+    conv = find_track(w.project, "converted", "f0")
+    before = conv.arrays["f0"].copy()
+    ed.select_seconds(1.0, 2.0)
+    ed.op_buttons["shift"].click()
+    assert not np.array_equal(conv.arrays["f0"], before)
+    w.undo_stack.undo()
+    assert np.array_equal(conv.arrays["f0"], before)

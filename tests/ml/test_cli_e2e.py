@@ -1,11 +1,15 @@
 """Issue 4's end-to-end command line: new project → analyze both clips → retarget → train preview →
-render → an MP4 with the source's audio, checked."""
+render → an MP4 with the source's audio, checked. Then issue 6's: analyze both voices → train a
+voice model (short) → convert → the converted voice muxed into the rendered MP4, checked."""
 
 import os
 import subprocess
 import sys
+
+import numpy as np
 from pathlib import Path
 
+from avstudio.media.audio import load_audio
 from avstudio.media.probe import probe
 
 from tests.conftest import media
@@ -24,7 +28,9 @@ def cli(*args):
 def test_new_analyze_retarget_train_render(tmp_path):
     proj = tmp_path / "Dance.avproj"
     cli("new", tmp_path / "Dance", "--source", media("body/sports2d_demo.mp4"),
-        "--target", media("body/vtest_walker_crop.mp4"))
+        "--target", media("body/vtest_walker_crop.mp4"),
+        "--source-voice", media("speech/asterisk_g722_allison_en_female/demo-echotest.flac"),
+        "--target-voice", media("speech/asterisk_g722_carlo_it_male/demo-echotest.flac"))
     cli("analyze", "pose", proj, "--clip", "target", "-q")
     cli("analyze", "pose", proj, "--clip", "source", "--seed", 75, 1268, 700, "-q")
     cli("retarget", proj)
@@ -38,3 +44,23 @@ def test_new_analyze_retarget_train_render(tmp_path):
     assert info.video.frame_count == src.video.frame_count == 230
     assert abs(info.video.duration - src.video.duration) < 1e-6
     assert [a.codec for a in info.audio] == ["aac"] and abs(info.audio[0].duration - src.video.duration) < 0.1
+
+    # The voice: analyse, train CycleGAN-VC2 briefly, convert, render with the converted voice.
+    out = cli("voice", "analyze", proj, "--clip", "source_voice", "-q")
+    assert "source_voice:" in out and "voiced" in out
+    cli("voice", "analyze", proj, "--clip", "target_voice", "-q")
+    out = cli("voice", "train", proj, "--steps", 6, "--model", "v", "--device", "cpu", "-q")
+    assert "Voice model v: step 6" in out
+    out = cli("voice", "convert", proj, "--model", "v", "-q")
+    wav = out.strip().split(": ", 1)[1]
+    video2 = tmp_path / "converted.mp4"
+    out = cli("render", proj, "--model", "m", "-o", video2, "--audio", "converted", "--preset", "ultrafast", "-q")
+    assert "Generated 0 frames, 230 reused" in out  # the frames come from the cache
+    info = probe(video2)
+    assert info.video.frame_count == 230 and [a.codec for a in info.audio] == ["aac"]
+    assert abs(info.audio[0].duration - info.video.duration) < 0.1
+    # The soundtrack is the converted voice: its loudness envelope follows the converted WAV's.
+    muxed = load_audio(video2, 16000).samples
+    conv = load_audio(wav, 16000).samples[:len(muxed)]
+    env = lambda x: np.sqrt(np.convolve(x[:len(conv)] ** 2, np.ones(800) / 800, "valid"))[::160]  # noqa: E731
+    assert np.corrcoef(env(muxed), env(conv))[0, 1] > 0.9
