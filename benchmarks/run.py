@@ -14,7 +14,6 @@ import os
 import platform
 import random
 import re
-import statistics
 import sys
 import time
 from datetime import date
@@ -341,6 +340,16 @@ def ml_main(quick: bool) -> list[tuple]:
     return rows
 
 
+def publish(begin: str, end: str, header: list[str], rows: list[tuple], machine: str, quick: bool) -> None:
+    """Print a measured table; write it into BENCHMARKS.md unless this was a --quick run."""
+    table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    table += ["| " + " | ".join(r) + " |" for r in rows]
+    block = "\n".join([begin, f"Measured {date.today()} on {machine}.", "", *table, end])
+    print(block)
+    if not quick:
+        write_section(begin, end, block)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -350,34 +359,18 @@ def main() -> int:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, PyAV {av.__version__}"
     if args.only == "voice":
         from benchmarks.voice import V_BEGIN, V_END, voice_main
-        rows = voice_main(SHARED, args.quick)
-        table = ["| measurement | bare pyworld / plain fp32 loop (baseline) | AV Studio | speed-up |", "|---|---|---|---|"]
-        table += ["| " + " | ".join(r) + " |" for r in rows]
-        block = "\n".join([V_BEGIN, f"Measured {date.today()} on {machine}.", "", *table, V_END])
-        print(block)
-        if not args.quick:
-            write_section(V_BEGIN, V_END, block)
+        publish(V_BEGIN, V_END, ["measurement", "bare pyworld / plain fp32 loop (baseline)", "AV Studio", "speed-up"],
+                voice_main(SHARED, args.quick), machine, args.quick)
         return 0
     if args.only == "ml":
-        rows = ml_main(args.quick)
-        table = ["| preset | device | train steps/s, plain fp32 eager (baseline) | train steps/s, AV Studio | speed-up "
-                 "| render fps, plain fp32 batch 1 | render fps, AV Studio | speed-up |",
-                 "|---|---|---|---|---|---|---|---|"]
-        table += ["| " + " | ".join(r) + " |" for r in rows]
-        block = "\n".join([M_BEGIN, f"Measured {date.today()} on {machine}.", "", *table, M_END])
-        print(block)
-        if not args.quick:
-            write_section(M_BEGIN, M_END, block)
+        publish(M_BEGIN, M_END, ["preset", "device", "train steps/s, plain fp32 eager (baseline)",
+                                 "train steps/s, AV Studio", "speed-up", "render fps, plain fp32 batch 1",
+                                 "render fps, AV Studio", "speed-up"], ml_main(args.quick), machine, args.quick)
         return 0
     if args.only != "media":
-        rows = analysis_main(args.quick)
-        table = ["| clip | bare MediaPipe loop (baseline) | AV Studio, 1 process | AV Studio, 2 processes "
-                 "| speed ours-1 / bare | speed-up 2 / 1 | subject found (1 / 2) |", "|---|---|---|---|---|---|---|"]
-        table += ["| " + " | ".join(r) + " |" for r in rows]
-        block = "\n".join([A_BEGIN, f"Measured {date.today()} on {machine}.", "", *table, A_END])
-        print(block)
-        if not args.quick:
-            write_section(A_BEGIN, A_END, block)
+        publish(A_BEGIN, A_END, ["clip", "bare MediaPipe loop (baseline)", "AV Studio, 1 process",
+                                 "AV Studio, 2 processes", "speed ours-1 / bare", "speed-up 2 / 1",
+                                 "subject found (1 / 2)"], analysis_main(args.quick), machine, args.quick)
         if args.only == "analysis":
             return 0
     seeks = 10 if args.quick else 30
