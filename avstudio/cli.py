@@ -291,7 +291,7 @@ def cmd_render(args) -> int:
     from avstudio.ml.infer import render
 
     r = run_job(render, str(Path(args.project)), args.model, args.output, args.audio, args.device, args.height,
-                args.crf, args.preset, name="Render", quiet=args.quiet)
+                args.crf, args.preset, args.layout, name="Render", quiet=args.quiet)
     print(f"Generated {r['generated']} frames, {r['cached']} reused from the cache" +
           (f"; wrote {r['out']}" if r["out"] else ""))
     return 0
@@ -411,6 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("-o", "--output", help="output .mp4 (omit to only fill the frame cache)")
     rn.add_argument("--audio", default="clip", help="clip (the source's soundtrack), none, source_voice, "
                                                      "target_voice, converted (the converted voice) or an audio file")
+    rn.add_argument("--layout", default="generated", choices=["generated", "side_by_side", "pose_overlay"],
+                    help="the generated frames alone, beside the source clip, or with their pose drawn over them")
     rn.add_argument("--height", type=int, default=None, help="output height (default: the target's)")
     rn.add_argument("--crf", type=int, default=18)
     rn.add_argument("--preset", default="medium", help="x264 preset")

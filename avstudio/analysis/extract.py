@@ -357,9 +357,13 @@ def _extract_parallel(req: ExtractRequest, start: int, stop: int, workers: int, 
     return ExtractResult(start, pts, flags, lost, refused)
 
 
-def extract_frames(frames, kind: str = "pose", upscale: float = 1.0, crop_px: int = 384) -> tuple[np.ndarray, np.ndarray]:
+def extract_frames(frames, kind: str = "pose", upscale: float = 1.0, crop_px: int = 384,
+                   hints=None) -> tuple[np.ndarray, np.ndarray]:
     """Landmarks of one subject over in-memory RGB frames (e.g. generated ones), in the frames'
-    pixels. ``upscale`` enlarges small frames first (MediaPipe needs a person of some size)."""
+    pixels. ``upscale`` enlarges small frames first (MediaPipe needs a person of some size).
+    ``hints`` (one (cx, cy, size) or None per frame, frame pixels) says where the person should be:
+    each such frame is searched around its hint only, independently of the others, and a person of
+    another size or elsewhere counts as not found."""
     import cv2
 
     frames = list(frames)
@@ -374,6 +378,13 @@ def extract_frames(frames, kind: str = "pose", upscale: float = 1.0, crop_px: in
     try:
         for i, f in enumerate(frames):
             img = cv2.resize(np.ascontiguousarray(f), size, interpolation=cv2.INTER_CUBIC) if upscale != 1 else f
+            if hints is not None:
+                if hints[i] is None:
+                    continue
+                from avstudio.analysis.follow import Subject
+                cx, cy, side = hints[i]
+                follower.subject = Subject(cx * upscale, cy * upscale, side * upscale)
+                follower.lost_for, follower.tracking = 0, False
             found = follower.process(np.ascontiguousarray(img))
             if found is not None:
                 found = found.copy()

@@ -1,4 +1,5 @@
-"""Export dialog: clip or side by side, audio source, range, height, quality. Runs as a job."""
+"""Export dialog: a clip, both side by side, or the generated video of a trained model (alone, beside
+the source, or with its pose drawn over it); audio source, range, height, quality. Runs as a job."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ QUALITY = {"High (CRF 16)": 16, "Good (CRF 20)": 20, "Small (CRF 26)": 26, "Loss
 
 
 class ExportDialog(QDialog):
-    def __init__(self, project: Project, frame_count: int, parent=None):
+    def __init__(self, project: Project, frame_count: int, parent=None, models: list[str] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Export Video")
         self.project = project
@@ -24,6 +25,10 @@ class ExportDialog(QDialog):
                            ("side_by_side", "Source | Target side by side")):
             if key == "side_by_side" or project.media_by_role(key):
                 self.clip.addItem(label, key)
+        for model in models or []:
+            for layout, label in (("generated", "Generated"), ("side_by_side", "Source | Generated"),
+                                  ("pose_overlay", "Generated + pose overlay")):
+                self.clip.addItem(f"{label} — model {model}", f"model:{model}:{layout}")
         self.audio = QComboBox()
         self.audio.addItem("The clip's own soundtrack", "clip")
         for role, label in (("source_voice", "Source voice"), ("target_voice", "Target voice")):
@@ -78,6 +83,17 @@ class ExportDialog(QDialog):
         path, _ = QFileDialog.getSaveFileName(self, "Export video", self.path.text(), "MP4 video (*.mp4)")
         if path:
             self.path.setText(path if path.lower().endswith(".mp4") else path + ".mp4")
+
+    def render_request(self) -> dict | None:
+        """Arguments of ml.infer.render when a generated layout is chosen, else None."""
+        key = self.clip.currentData() or ""
+        if not key.startswith("model:"):
+            return None
+        _, model, layout = key.split(":", 2)
+        crf = self.quality.currentData()
+        return {"project_path": str(self.project.folder), "model_id": model, "out": self.path.text(),
+                "audio": self.audio.currentData(), "height": self.height_box.currentData(), "crf": crf,
+                "preset": self.preset.currentText(), "layout": layout}
 
     def request(self) -> ExportRequest:
         return ExportRequest(out=self.path.text(), clip=self.clip.currentData(), audio=self.audio.currentData(),

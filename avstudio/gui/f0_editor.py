@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBo
 from avstudio.analysis import f0_ops
 from avstudio.core.errors import UserError
 from avstudio.core.progress import JobState, Progress
+from avstudio.gui.theme import icon
 
 MIDI_LO, MIDI_HI = 28, 88  # E1 (41 Hz) … E6 (1.3 kHz)
 ROWS_PER_SEMITONE = 4
@@ -125,6 +126,8 @@ class F0Editor(QWidget):
         for name, (text, tip) in TOOLS.items():
             b = QToolButton()
             b.setText(text)
+            b.setIcon(icon(name))
+            b.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
             b.setCheckable(True)
             b.setToolTip(tip)
             b.setObjectName(f"f0_tool_{name}")

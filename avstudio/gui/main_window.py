@@ -55,6 +55,8 @@ class MainWindow(QMainWindow):
         self.jobs = JobManager(self)
         self.player = Player(self)
         self.setWindowTitle("AV Studio")
+        from avstudio.gui.theme import icon
+        self.setWindowIcon(icon("avstudio"))
         self.resize(1280, 800)
         self.setAcceptDrops(True)
 
@@ -533,6 +535,12 @@ class MainWindow(QMainWindow):
                 self.views[role].placeholder.setText(handle.error or "Cannot open this clip.")
                 self.show_error(handle.name, handle.error or "Failed", handle.error_details, logged=True)
             return
+        if handle is self.monitor.handle and handle.state is JobState.DONE and self.project is not None:
+            self._evaluate_run(handle)
+        if handle is getattr(self, "_eval_job", None):
+            if handle.state is JobState.DONE:
+                self.monitor.show_metrics(handle.result)
+            return
         if handle is getattr(self, "_wave_job", None):
             if handle.state is JobState.DONE:
                 self.timeline.set_waveform(*handle.result, label=self.soundtrack.currentText().lower())
@@ -547,9 +555,10 @@ class MainWindow(QMainWindow):
         elif handle.state is JobState.FAILED:
             self.show_error(handle.name, handle.error or "Failed", handle.error_details, logged=True)
         elif getattr(handle, "open_folder", None) and handle.state is JobState.DONE:
-            self.statusBar().showMessage(f"Exported {handle.result}", 15000)
+            out = handle.result["out"] if isinstance(handle.result, dict) else handle.result
+            self.statusBar().showMessage(f"Exported {out}", 15000)
             if self.ask:
-                QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(handle.result).parent)))
+                QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(out).parent)))
 
     def save(self) -> bool:
         if self.project is None:
@@ -661,9 +670,21 @@ class MainWindow(QMainWindow):
     def export_dialog(self) -> None:
         if self.project is None or not self.loaders:
             return
-        dialog = ExportDialog(self.project, self.player.frame_count, self)
+        motion = [m for m in self.models() if m not in self.voice_models()]
+        dialog = ExportDialog(self.project, self.player.frame_count, self, models=motion)
         if dialog.exec():
-            self.start_export(dialog.request())
+            render = dialog.render_request()
+            self.start_render(render) if render else self.start_export(dialog.request())
+
+    def start_render(self, kwargs: dict):
+        """Export a model's generated video (rendering only the frames not in the cache yet)."""
+        from avstudio.ml.infer import render
+
+        if (self.unsaved or self.project.folder is None) and not self.save():
+            return None
+        handle = self.jobs.run(render, **kwargs, name=f"Export {Path(kwargs['out']).name}")
+        handle.open_folder = True
+        return handle
 
     def start_export(self, request):
         handle = self.jobs.run(export_project, self.project, request, name=f"Export {Path(request.out).name}")
@@ -923,6 +944,21 @@ class MainWindow(QMainWindow):
                                name=f"Convert the source voice ({model_id})")
         self._voice_jobs[handle.id] = ("convert", "source_voice")
         return handle
+
+    def _evaluate_run(self, handle) -> None:
+        """Score the checkpoint a run ended on (held-out data vs a baseline) and show it in the monitor."""
+        result = handle.result or {}
+        model_id = result.get("model_id")
+        if not model_id or self.project.folder is None:
+            return
+        if model_id in self.voice_models():
+            from avstudio.ml.vc.evaluate import evaluate_voice
+            self._eval_job = self.jobs.run(evaluate_voice, str(self.project.folder), model_id, device="cpu",
+                                           name=f"Evaluate {model_id}")
+        else:
+            from avstudio.ml.evaluate import evaluate
+            self._eval_job = self.jobs.run(evaluate, str(self.project.folder), model_id, "cpu",
+                                           name=f"Evaluate {model_id}")
 
     def retarget(self) -> None:
         from avstudio.retarget.project_ops import retarget_edit

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 BG = "#1e1f22"
@@ -57,3 +59,12 @@ def apply_theme(app: QApplication) -> None:
     app.setPalette(pal)
     app.setStyleSheet(STYLESHEET)
     pg.setConfigOptions(background=BG, foreground=TEXT, imageAxisOrder="row-major", antialias=True)
+
+
+ICONS = Path(__file__).resolve().parents[2] / "resources" / "icons"
+
+
+def icon(name: str) -> QIcon:
+    """An icon from resources/icons/<name>.svg (an empty icon if the file is missing)."""
+    p = ICONS / f"{name}.svg"
+    return QIcon(str(p)) if p.is_file() else QIcon()

@@ -109,8 +109,13 @@ class TrainingMonitor(QWidget):
         buttons.addWidget(self.sample_button)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.cancel_button)
+        self.metrics = QLabel("")
+        self.metrics.setObjectName("muted")
+        self.metrics.setWordWrap(True)
+        self.metrics.setToolTip("Scores of the saved checkpoint on the held-out data, beside a trivial baseline")
         lay = QVBoxLayout(self)
         lay.addLayout(buttons)
+        lay.addWidget(self.metrics)
         lay.addWidget(self.plot, 2)
         lay.addWidget(self.sample, 1)
         self._enable(False)
@@ -129,6 +134,7 @@ class TrainingMonitor(QWidget):
         self.title.setText(f"{handle.name}: starting…")
         self.audio_sample = None
         self.sample_button.hide()
+        self.metrics.setText("")
         if loss_log is not None and loss_log.is_file():
             import json
             for line in loss_log.read_text().splitlines():
@@ -182,6 +188,23 @@ class TrainingMonitor(QWidget):
             self.title.setText(f"{handle.name}: cancelled (the last checkpoint is kept)")
         else:
             self.title.setText(f"{handle.name}: failed — {handle.error}")
+
+    def show_metrics(self, m: dict) -> None:
+        """Held-out scores of the checkpoint a run ended on (motion: SSIM/PSNR/PCK; voice: log-F0)."""
+        if "model" in m:
+            a, b = m["model"], m["baseline_mean_frame"]
+            self.metrics.setText(
+                f"Held-out frames {m['heldout_frames'][0]}–{m['heldout_frames'][1]} at step {m['step']}: "
+                f"SSIM {a['ssim']:.3f} (mean frame {b['ssim']:.3f}) · PSNR {a['psnr']:.1f} dB ({b['psnr']:.1f}) · "
+                f"PCK@0.1 {a['pck_010']:.2f} ({b['pck_010']:.2f})")
+        elif "converted" in m:
+            c, b = m["converted"], m["baseline_unconverted"]
+            off = c.get("mean_offset_semitones")
+            base = b.get("mean_offset_semitones")
+            self.metrics.setText(
+                f"Step {m['step']}: converted pitch {off:+.2f} semitones from the target speaker's mean "
+                f"(unconverted {base:+.2f})" if off is not None and base is not None else
+                f"Step {m['step']}: no voiced frames in the converted sample")
 
     def stop(self) -> None:
         if self.handle is not None:

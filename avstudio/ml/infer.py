@@ -41,10 +41,18 @@ def frame_keys(ckpt: str, size: int, pts: np.ndarray, flags: np.ndarray, tempora
     return keys
 
 
+LAYOUTS = ("generated", "side_by_side", "pose_overlay")
+
+
 def render(project_path: str, model_id: str, out: str | None = None, audio: str = "clip", device: str = "auto",
-           height: int | None = None, crf: int = 18, preset: str = "medium") -> Iterator[Progress]:
-    """Job: generate the target person doing the source's (normalized) motion; write ``out`` if given.
-    Returns {"out", "generated", "cached", "frames"}."""
+           height: int | None = None, crf: int = 18, preset: str = "medium",
+           layout: str = "generated") -> Iterator[Progress]:
+    """Job: generate the target person doing the source's (normalized) motion; write ``out`` if given,
+    laid out as the generated frames only, the source clip | generated side by side, or the generated
+    frames with the pose they were made from drawn over them. Returns {"out", "generated", "cached",
+    "frames"}."""
+    if layout not in LAYOUTS:
+        raise UserError(f"Unknown layout {layout!r}: use {', '.join(LAYOUTS)}.")
     project = load_project(project_path)
     dev = resolve_device(device)
     norm = require_track(project, "source", "normalized")
@@ -95,10 +103,32 @@ def render(project_path: str, model_id: str, out: str | None = None, audio: str 
     out_h = height or t_size[1]
     out_w = int(round(t_size[0] * out_h / t_size[1] / 2)) * 2
 
+    def generated(i, k):
+        img = cv2.imread(str(cache / f"{k}.png"))[..., ::-1]
+        img = cv2.resize(img[y0:size - y0, x0:size - x0], (out_w, out_h), interpolation=cv2.INTER_CUBIC)
+        if layout == "pose_overlay":
+            img = np.ascontiguousarray(img)
+            overlay = render_frame((pts[i], flags[i]), None, t_size, (out_w, out_h))
+            drawn = overlay.any(2)
+            img[drawn] = (0.45 * img[drawn] + 0.55 * overlay[drawn]).astype(np.uint8)
+        return img
+
     def frames():
-        for k in keys:
-            img = cv2.imread(str(cache / f"{k}.png"))[..., ::-1]
-            yield cv2.resize(img[y0:size - y0, x0:size - x0], (out_w, out_h), interpolation=cv2.INTER_CUBIC)
+        if layout != "side_by_side":
+            for i, k in enumerate(keys):
+                yield generated(i, k)
+            return
+        from avstudio.media.video import VideoSource
+
+        src = VideoSource(spath, prefetch=0, cache_mb=0)
+        try:
+            sw, sh = src.size
+            sw = int(round(sw * out_h / sh / 2)) * 2
+            for (i, frame), k in zip(src.iter_frames(0, len(keys)), keys):
+                left = cv2.resize(frame, (sw, out_h), interpolation=cv2.INTER_AREA)
+                yield np.concatenate([left, generated(i, k)], axis=1)
+        finally:
+            src.close()
 
     fps = Fraction(*sref.probe["video"]["fps"])
     track_audio = None

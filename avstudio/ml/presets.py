@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 
-# "augment": {"scale": s, "shift": t} applies one random scale/shift to pose and frame alike. On the
-# 100-frame pose2sim target it made the person follow unseen poses better but blurred the static
-# background, and scored worse (BENCHMARKS.md), so it is off by default (`avstudio train --augment`).
+# "augment": {"scale": s, "shift": t, "p": share of steps} applies one random scale/shift to the pose
+# image and the frame alike (and to the background plate, so the background stays consistent). With
+# only ~100 frames it makes the generator draw limbs where the pose puts them instead of memorising
+# frames. Alone it blurred the background and scored worse; with the background plate it scores
+# best (BENCHMARKS.md), so `preview` uses both. `avstudio train --augment` adds it to other presets.
 AUGMENT = {"scale": 0.1, "shift": 0.08, "p": 0.5}  # p: share of steps augmented
 
 PRESETS: dict[str, dict] = {
@@ -15,7 +17,7 @@ PRESETS: dict[str, dict] = {
         "size": 128, "arch": "unet", "ngf": 32, "ndf": 32, "depth": 7, "d_layers": 3, "num_d": 1,
         "temporal": False, "face": False, "l1": 100.0, "fm": 0.0, "vgg": 0.0,
         "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "steps": 3000, "decay_from": 0.5,
-        "checkpoint_every": 500, "sample_every": 100, "augment": None, "plate": True,
+        "checkpoint_every": 500, "sample_every": 100, "augment": dict(AUGMENT), "plate": True,
     },
     # pix2pix at 256 with Everybody Dance Now's temporal smoothing.
     "standard": {

@@ -90,25 +90,26 @@ class Trainer:
         out = self.d_run(x, features=True) if self.multiscale else self.d_run(x, features=features)
         return out
 
-    def generate(self, pose: torch.Tensor, prev: torch.Tensor | None = None) -> torch.Tensor:
+    def generate(self, pose: torch.Tensor, prev: torch.Tensor | None = None, plate=None) -> torch.Tensor:
         if self.cfg["temporal"]:
             prev = torch.zeros_like(pose) if prev is None else prev
             pose = torch.cat([pose, prev], 1)
-        return self.g_run(pose)
+        return self.g_run(pose) if plate is None else self.g_run(pose, plate)
 
-    def step(self, step: int, pose: torch.Tensor, real: torch.Tensor, pose_prev=None, real_prev=None) -> dict:
+    def step(self, step: int, pose: torch.Tensor, real: torch.Tensor, pose_prev=None, real_prev=None,
+             plate=None) -> dict:
         cfg = self.cfg
         for opt, base in ((self.opt_g, cfg["lr_g"]), (self.opt_d, cfg["lr_d"])):
             for group in opt.param_groups:
                 group["lr"] = lr_at(cfg, step, base)
         with autocast(self.device):
             if cfg["temporal"]:
-                fake_prev = self.generate(pose_prev)
-                fake = self.generate(pose, fake_prev.detach())
+                fake_prev = self.generate(pose_prev, plate=plate)
+                fake = self.generate(pose, fake_prev.detach(), plate=plate)
                 cond_real = torch.cat([pose_prev, pose, real_prev, real], 1)
                 cond_fake = torch.cat([pose_prev, pose, fake_prev, fake], 1)
             else:
-                fake = self.generate(pose)
+                fake = self.generate(pose, plate=plate)
                 cond_real = torch.cat([pose, real], 1)
                 cond_fake = torch.cat([pose, fake], 1)
             # Discriminator: real and fake in one call (one forward per backward, as DDP requires;
@@ -225,18 +226,25 @@ def _augment(images: list[np.ndarray], rng: np.random.Generator, scale: float, s
                            borderMode=cv2.BORDER_CONSTANT)[None] for im in images]
 
 
-def _batch(data, rows: np.ndarray, seed: int, step: int, rank: int, temporal: bool, aug: dict | None = None):
+def _batch(data, rows: np.ndarray, seed: int, step: int, rank: int, temporal: bool, aug: dict | None = None,
+           plate: np.ndarray | None = None):
+    """(pose, frame, previous pose, previous frame, row, plate): the plate is None unless this
+    sample was augmented (then it is the background plate warped like the frame)."""
     rng = np.random.default_rng([seed, step, rank])
     r = int(rows[rng.integers(len(rows))])
     ims = [data.poses[r:r + 1], data.frames[r:r + 1]]
     if temporal:
         ims += [data.poses[r - 1:r], data.frames[r - 1:r]]
+    warped_plate = None
     if aug and rng.random() < aug.get("p", 1.0):
-        ims = _augment(ims, rng, aug.get("scale", 0.0), aug.get("shift", 0.0))
+        extra = [plate[None]] if plate is not None else []
+        ims = _augment(ims + extra, rng, aug.get("scale", 0.0), aug.get("shift", 0.0))
+        if plate is not None:
+            warped_plate = to_tensor(np.asarray(ims.pop()))
     t = [to_tensor(np.asarray(im)) for im in ims]
     if temporal:
-        return t[0], t[1], t[2], t[3], r
-    return t[0], t[1], None, None, r
+        return t[0], t[1], t[2], t[3], r, warped_plate
+    return t[0], t[1], None, None, r, warped_plate
 
 
 def new_model_id() -> str:
@@ -280,8 +288,9 @@ def train(project_path: str, preset: str = "preview", steps: int | None = None, 
     torch.manual_seed(seed)
     try:
         trainer = Trainer(cfg, dev, compile=compile, vgg_weights=vgg_weights)
-        if cfg.get("plate"):
-            trainer.G.set_plate(to_tensor(data.plate()).to(dev))  # a resumed run loads the saved one
+        plate_img = data.plate() if cfg.get("plate") else None
+        if plate_img is not None:
+            trainer.G.set_plate(to_tensor(plate_img).to(dev))  # a resumed run loads the saved one
         if ckpt_doc is not None:
             trainer.load(tensors, ckpt_doc["optim"], ckpt_doc["path"])
         main_steps = cfg["steps"]
@@ -318,19 +327,21 @@ def train(project_path: str, preset: str = "preview", steps: int | None = None, 
             torch.manual_seed(seed * 1_000_003 + step)  # dropout: the same at step k on resume
             if step >= main_steps:  # the face stage: main generator frozen
                 # (a temporal generator sees no previous frame here: the face stage refines single frames)
-                pose, real, _, _, row = _batch(data, face_rows, seed, step, rank, False)
+                pose, real, _, _, row, _ = _batch(data, face_rows, seed, step, rank, False)
                 pose_in = to_device(pose, dev)
                 losses = trainer.face_step(pose_in, to_device(real, dev), boxes[row])
                 losses.update(g=losses["face_g"], d=losses["face_d"])
                 trainer.last_fake = trainer.refine_faces(trainer.generate(pose_in).detach().float(), pose_in,
                                                          [boxes[row]]).detach()
             else:
-                pose, real, pose_p, real_p, row = _batch(data, rows, seed, step, rank, cfg["temporal"],
-                                                         cfg.get("augment"))
+                pose, real, pose_p, real_p, row, plate = _batch(data, rows, seed, step, rank, cfg["temporal"],
+                                                                cfg.get("augment"), plate_img)
+                if plate is not None:
+                    plate = to_device(plate, dev)
                 pose, real = to_device(pose, dev), to_device(real, dev)
                 if pose_p is not None:
                     pose_p, real_p = to_device(pose_p, dev), to_device(real_p, dev)
-                losses = trainer.step(step, pose, real, pose_p, real_p)
+                losses = trainer.step(step, pose, real, pose_p, real_p, plate)
             done = step + 1
             rate = (done - done0) / max(1e-9, time.monotonic() - t0)
             if rank == 0:

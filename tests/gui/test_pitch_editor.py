@@ -105,6 +105,8 @@ def test_train_convert_and_use_the_converted_voice(window, demo_copy, qtbot):
     assert h.state is JobState.DONE, h.error
     assert w.monitor.sample_button.isVisible() and w.monitor.audio_sample.endswith(".wav")
     assert w.voice_models() == ["voice"]
+    # The monitor scores the checkpoint the run ended on (pitch against the target speaker's).
+    qtbot.waitUntil(lambda: "semitones" in w.monitor.metrics.text(), timeout=120000)
     w.findChild(QAction, "convert_voice").trigger()
     qtbot.waitUntil(lambda: find_track(w.project, "converted", "f0") is not None, timeout=120000)
     ed = w.f0_editor

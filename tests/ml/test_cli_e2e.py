@@ -54,10 +54,12 @@ def test_new_analyze_retarget_train_render(tmp_path):
     out = cli("voice", "convert", proj, "--model", "v", "-q")
     wav = out.strip().split(": ", 1)[1]
     video2 = tmp_path / "converted.mp4"
-    out = cli("render", proj, "--model", "m", "-o", video2, "--audio", "converted", "--preset", "ultrafast", "-q")
+    out = cli("render", proj, "--model", "m", "-o", video2, "--audio", "converted", "--preset", "ultrafast",
+              "--layout", "side_by_side", "-q")
     assert "Generated 0 frames, 230 reused" in out  # the frames come from the cache
     info = probe(video2)
     assert info.video.frame_count == 230 and [a.codec for a in info.audio] == ["aac"]
+    assert (info.video.width, info.video.height) == (668 + 450, 376)  # source (scaled) | generated
     assert abs(info.audio[0].duration - info.video.duration) < 0.1
     # The soundtrack is the converted voice: its loudness envelope follows the converted WAV's.
     muxed = load_audio(video2, 16000).samples

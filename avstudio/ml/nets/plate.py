@@ -25,8 +25,11 @@ class PlateComposite(nn.Module):
     def set_plate(self, plate: torch.Tensor) -> None:
         self.plate.copy_(plate.reshape(self.plate.shape))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, plate: torch.Tensor | None = None) -> torch.Tensor:
+        """``plate`` overrides the stored one per sample (training with augmentation warps the plate
+        with the pose and frame, so the background stays consistent)."""
         y = self.inner(x)
         colour = torch.tanh(y[:, :3])
         mask = torch.sigmoid(y[:, 3:4] + MASK_START)
-        return mask * colour + (1 - mask) * self.plate.to(colour.dtype)
+        bg = self.plate if plate is None else plate
+        return mask * colour + (1 - mask) * bg.to(colour.dtype)
