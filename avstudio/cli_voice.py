@@ -115,6 +115,10 @@ def cmd_evaluate(args) -> int:
             if s.get("f0_rmse_hz") is not None:
                 line += f"  F0 RMSE {s['f0_rmse_hz']:.1f} Hz  r {s['f0_corr'] if s['f0_corr'] is not None else float('nan'):.2f}"
         print(line)
+    sim = m.get("speaker_similarity")
+    if sim:
+        print(f"  speaker similarity to the target (GE2E cosine): converted {sim['converted_vs_target']:.3f}, "
+              f"unconverted {sim['unconverted_vs_target']:.3f}")
     return 0
 
 

@@ -109,6 +109,13 @@ class MainWindow(QMainWindow):
             transport.addWidget(w)
         transport.addWidget(self.scrub, 1)
         transport.addWidget(self.timecode)
+        self.right_pane = QComboBox()
+        self.right_pane.setObjectName("right_pane")
+        self.right_pane.setMinimumContentsLength(14)
+        self.right_pane.setToolTip("What the right pane shows: the target clip, or what a trained model generates "
+                                   "from the source's motion (G switches A/B)")
+        self.right_pane.activated.connect(lambda _: self._pane_changed())
+        transport.addWidget(self.right_pane)
         transport.addWidget(self.soundtrack)
         transport.addWidget(self.clock_label)
         from avstudio.gui.timeline import Timeline
@@ -144,6 +151,10 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.log_dock, self.pitch_dock)
         self.log_dock.raise_()
         self.monitor.playSample.connect(self.voice_player.play_file)
+        from avstudio.gui.preview import GeneratedPreview
+        self.preview = GeneratedPreview(self)
+        self.preview.updated.connect(self._show_generated)
+        self.undo_stack.indexChanged.connect(lambda _: self.preview.schedule())
         self._voice_jobs: dict[str, tuple[str, str]] = {}
         self.jobs.progressed.connect(self.monitor.progressed)
         self.jobs.finished.connect(self.monitor.finished)
@@ -263,6 +274,7 @@ class MainWindow(QMainWindow):
             self._action(vo, f"f0_{tool}", lambda _=False, t=tool: (self.f0_editor.set_tool(t), self.show_pitch()))
 
         v = mb.addMenu("&View")
+        self._action(v, "ab", self.toggle_generated)
         self.onion_action = self._action(v, "onion", self.refresh_overlay)
         self.onion_action.setCheckable(True)
         v.addSeparator()
@@ -397,6 +409,8 @@ class MainWindow(QMainWindow):
         self.voice_player.stop_clock()
         self.f0_editor.fill_clips()
         self.soundtrack.clear()
+        self.preview.set_model(None)
+        self._fill_right_pane()
         self._update_title()
 
     def _reload_media(self) -> None:
@@ -537,6 +551,7 @@ class MainWindow(QMainWindow):
             return
         if handle is self.monitor.handle and handle.state is JobState.DONE and self.project is not None:
             self._evaluate_run(handle)
+            self._fill_right_pane()
         if handle is getattr(self, "_eval_job", None):
             if handle.state is JobState.DONE:
                 self.monitor.show_metrics(handle.result)
@@ -706,6 +721,8 @@ class MainWindow(QMainWindow):
 
     def refresh_overlay(self, *_args) -> None:
         for role, view in self.views.items():
+            if role == "target" and self.preview.active:
+                continue
             track = self._pose_track(role)
             f = view.frame_index
             if track is None or f is None or f >= track.length:
@@ -810,7 +827,7 @@ class MainWindow(QMainWindow):
 
         if self.project is None:
             return
-        dialog = TrainDialog(self.models(), self)
+        dialog = TrainDialog(self.motion_models(), self)
         if dialog.exec():
             self.start_training(**dialog.request())
 
@@ -945,6 +962,75 @@ class MainWindow(QMainWindow):
         self._voice_jobs[handle.id] = ("convert", "source_voice")
         return handle
 
+    # ---- the generated result (right pane) -------------------------------------------------------
+    def motion_models(self) -> list[str]:
+        voice = set(self.voice_models())
+        return [m for m in self.models() if m not in voice]
+
+    def _fill_right_pane(self) -> None:
+        current = self.right_pane.currentData()
+        self.right_pane.blockSignals(True)
+        self.right_pane.clear()
+        self.right_pane.addItem("Target clip", None)
+        if self.project is not None and self.project.folder is not None:
+            for m in self.motion_models():
+                self.right_pane.addItem(f"Generated — {m}", m)
+        i = self.right_pane.findData(current)
+        self.right_pane.setCurrentIndex(max(0, i))
+        self.right_pane.blockSignals(False)
+
+    def show_generated(self, model_id: str | None) -> None:
+        """Right pane: the target clip (None) or the frames ``model_id`` generates (rendered as needed)."""
+        self._fill_right_pane()
+        i = self.right_pane.findData(model_id)
+        self.right_pane.setCurrentIndex(max(0, i))
+        self._pane_changed()
+
+    def toggle_generated(self) -> None:
+        """A/B: the target clip ⇄ the newest generated result."""
+        models = self.motion_models()
+        if self.preview.active or not models:
+            self.show_generated(None)
+        else:
+            last = self._last_generated if getattr(self, "_last_generated", None) in models else models[-1]
+            self.show_generated(last)
+
+    def _pane_changed(self) -> None:
+        model = self.right_pane.currentData()
+        view = self.views["target"]
+        if model is not None:
+            self._last_generated = model
+            if self.project is None or find_track(self.project, "source", "normalized") is None:
+                self.show_error("Nothing to generate from", "Retarget the source first (Analysis ▸ Retarget).")
+                self.right_pane.setCurrentIndex(0)
+                model = None
+        self.preview.set_model(model)
+        if model is None:
+            view.title.setText(view.title.text().split("  ·")[0])
+            self._frame_changed(self.player.frame)
+            self.refresh_overlay()
+        else:
+            view.skeleton.set_pose(None, None)
+            view.skeleton.set_onion()
+
+    def _show_generated(self) -> None:
+        if not self.preview.active:
+            return
+        view = self.views["target"]
+        frame = self.player.frame
+        img = self.preview.image(frame)
+        waiting = img is None
+        if waiting:
+            img = self.preview.stand_in(frame)
+        if img is not None:
+            view.stack.setCurrentWidget(view.graphics)
+            view.frame_index = None  # generated frames are not edited
+            view.image.setImage(img, autoLevels=False, levels=(0, 255))
+        missing = self.preview.missing()
+        base = view.title.text().split("  ·")[0]
+        view.title.setText(f"{base}  · generated by {self.preview.model_id}" +
+                           (f" ({missing} frames rendering…)" if missing else ""))
+
     def _evaluate_run(self, handle) -> None:
         """Score the checkpoint a run ended on (held-out data vs a baseline) and show it in the monitor."""
         result = handle.result or {}
@@ -1011,9 +1097,13 @@ class MainWindow(QMainWindow):
         self.scrub.setValue(frame)
         self.scrub.blockSignals(False)
         for role, loader in self.loaders.items():
+            if role == "target" and self.preview.active:
+                continue  # the right pane shows generated frames
             # The other clip follows by time (it may have another frame rate), held on its last frame.
             src_tb = loader.source.timebase
             loader.request(src_tb.seconds_to_frame(t))
+        if self.preview.active:
+            self._show_generated()
 
     # ---- drag & drop of projects and media anywhere in the window -------------------------------
     def dragEnterEvent(self, event) -> None:

@@ -24,6 +24,7 @@ SHORTCUTS: dict[str, tuple[str, str, str, str]] = {
     "last": ("Playback", "Last Frame", "End", "Go to the last frame"),
     "next_flag": ("Playback", "Next Flagged Frame", "F", "Jump to the next frame on the review list"),
     "prev_flag": ("Playback", "Previous Flagged Frame", "Shift+F", "Jump to the previous frame on the review list"),
+    "ab": ("View", "Target ⇄ Generated (A/B)", "G", "Switch the right pane between the target clip and the generated result"),
     "onion": ("View", "Onion Skin", "O", "Show the previous and next frames' skeletons, faint"),
     "f0_pen": ("Voice", "Pitch Pen", "P", "Draw the pitch curve in the Pitch panel"),
     "f0_line": ("Voice", "Pitch Line", "L", "Drag a straight line of pitch"),

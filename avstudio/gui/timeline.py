@@ -63,7 +63,7 @@ class Timeline(pg.PlotWidget):
             img = pg.ImageItem(axisOrder="row-major")
             self.addItem(img)
             self.strips[role] = img
-            label = pg.TextItem(role, color=(200, 200, 200), anchor=(0, 1))
+            label = pg.TextItem(role, color=(200, 200, 200), anchor=(0, 0))
             label.setPos(0, len(ROWS) - row)
             self.addItem(label)
             ticks = pg.ScatterPlotItem(symbol="t1", size=8, brush=pg.mkBrush(230, 70, 60), pen=None)
@@ -79,7 +79,7 @@ class Timeline(pg.PlotWidget):
         # Voices can be longer than the clips: the waveform does not widen the view.
         self.plotItem.vb.addItem(self.wave, ignoreBounds=True)
         self.plotItem.vb.addItem(self.wave_low, ignoreBounds=True)
-        self.wave_label = pg.TextItem("", color=(200, 200, 200), anchor=(0, 1))
+        self.wave_label = pg.TextItem("", color=(200, 200, 200), anchor=(0, 0))
         self.wave_label.setPos(0, len(ROWS) + 1)
         self.addItem(self.wave_label)
         self.playhead = pg.InfiniteLine(0, movable=True, pen=pg.mkPen((76, 158, 235), width=2))

@@ -201,10 +201,14 @@ class TrainingMonitor(QWidget):
             c, b = m["converted"], m["baseline_unconverted"]
             off = c.get("mean_offset_semitones")
             base = b.get("mean_offset_semitones")
-            self.metrics.setText(
-                f"Step {m['step']}: converted pitch {off:+.2f} semitones from the target speaker's mean "
-                f"(unconverted {base:+.2f})" if off is not None and base is not None else
-                f"Step {m['step']}: no voiced frames in the converted sample")
+            text = (f"Step {m['step']}: converted pitch {off:+.2f} semitones from the target speaker's mean "
+                    f"(unconverted {base:+.2f})" if off is not None and base is not None else
+                    f"Step {m['step']}: no voiced frames in the converted sample")
+            sim = m.get("speaker_similarity")
+            if sim:
+                text += (f" · speaker similarity {sim['converted_vs_target']:.2f} "
+                         f"(unconverted {sim['unconverted_vs_target']:.2f})")
+            self.metrics.setText(text)
 
     def stop(self) -> None:
         if self.handle is not None:

@@ -44,19 +44,28 @@ def frame_keys(ckpt: str, size: int, pts: np.ndarray, flags: np.ndarray, tempora
 LAYOUTS = ("generated", "side_by_side", "pose_overlay")
 
 
+def render_cache(project_path, model_id: str, ckpt_name: str) -> Path:
+    """Where the generated frames of one checkpoint are cached, one PNG per input-pose hash."""
+    return Path(project_path) / "cache" / "render" / f"{model_id}-{ckpt_name}"
+
+
 def render(project_path: str, model_id: str, out: str | None = None, audio: str = "clip", device: str = "auto",
            height: int | None = None, crf: int = 18, preset: str = "medium",
-           layout: str = "generated") -> Iterator[Progress]:
+           layout: str = "generated", poses: tuple[np.ndarray, np.ndarray] | None = None) -> Iterator[Progress]:
     """Job: generate the target person doing the source's (normalized) motion; write ``out`` if given,
     laid out as the generated frames only, the source clip | generated side by side, or the generated
-    frames with the pose they were made from drawn over them. Returns {"out", "generated", "cached",
-    "frames"}."""
+    frames with the pose they were made from drawn over them. ``poses`` (points, flags) replaces the
+    saved normalized track (the editor passes a copy of its unsaved one). Returns {"out",
+    "generated", "cached", "frames"}."""
     if layout not in LAYOUTS:
         raise UserError(f"Unknown layout {layout!r}: use {', '.join(LAYOUTS)}.")
     project = load_project(project_path)
     dev = resolve_device(device)
-    norm = require_track(project, "source", "normalized")
-    pts, flags = norm.points, norm.flags
+    if poses is None:
+        norm = require_track(project, "source", "normalized")
+        pts, flags = norm.points, norm.flags
+    else:
+        pts, flags = poses
     tref, _ = clip_path(project, "target")
     sref, spath = clip_path(project, "source")
     tv = tref.probe["video"]
@@ -65,7 +74,7 @@ def render(project_path: str, model_id: str, out: str | None = None, audio: str 
     doc, trainer = load_generator(project_path, model_id, dev)
     size = int(doc["config"]["size"])
     ckpt_name = Path(doc["path"]).name
-    cache = Path(project_path) / "cache" / "render" / f"{model_id}-{ckpt_name}"
+    cache = render_cache(project_path, model_id, ckpt_name)
     cache.mkdir(parents=True, exist_ok=True)
     keys = frame_keys(f"{model_id}/{ckpt_name}", size, pts, flags, doc["config"]["temporal"])
     todo = [i for i, k in enumerate(keys) if not (cache / f"{k}.png").is_file()]
