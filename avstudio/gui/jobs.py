@@ -13,6 +13,18 @@ from avstudio.jobs.subprocess_runner import SubprocessRunner
 from avstudio.jobs.thread_runner import ThreadRunner
 
 log = logging.getLogger("avstudio.jobs")
+_gui_gc = None
+
+
+def collect_garbage_on_gui_thread() -> None:
+    """Jobs run Python on worker threads. If the cyclic garbage collector ran there, it could free
+    Qt objects left in reference cycles (a closed window's menus) off the GUI thread, whose C++
+    destructors then wait for the GIL forever — seen as a hung job. So automatic collection is
+    turned off and a timer collects on the GUI thread instead (pyqtgraph's GarbageCollector)."""
+    global _gui_gc
+    if _gui_gc is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+        _gui_gc = GarbageCollector(interval=0.5)
 
 
 class JobManager(QObject):
@@ -22,6 +34,7 @@ class JobManager(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        collect_garbage_on_gui_thread()
         self.threads = ThreadRunner()
         self.processes = SubprocessRunner()
         self.handles: list[JobHandle] = []

@@ -196,3 +196,15 @@ def test_routine_jobs_leave_the_panel_failures_stay(qtbot, window, demo_copy, tm
     failed = [r for r in window.jobs_panel.rows.values() if r.handle.state is JobState.FAILED]
     assert len(failed) == 1 and "not a media file" in failed[0].message.text()
     assert "not a media file" in window.views["source"].placeholder.text()
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(window):
+    """Worker threads must never run the cyclic collector (it would free Qt objects there and hang)."""
+    import gc
+
+    assert not gc.isenabled()
+    junk = []
+    junk.append(junk)  # a cycle
+    del junk
+    from avstudio.gui import jobs
+    assert jobs._gui_gc is not None and jobs._gui_gc.timer.isActive()

@@ -114,7 +114,8 @@ def test_train_convert_and_use_the_converted_voice(window, demo_copy, qtbot):
     assert w.soundtrack.findData("converted") >= 0
     w.soundtrack.setCurrentIndex(w.soundtrack.findData("converted"))
     w.soundtrack.activated.emit(w.soundtrack.currentIndex())
-    qtbot.waitUntil(lambda: len(w.timeline.wave.getData()[0] or []) > 0, timeout=20000)
+    qtbot.waitUntil(lambda: w.timeline.wave.getData()[0] is not None and len(w.timeline.wave.getData()[0]) > 0,
+                    timeout=20000)
     dialog = ExportDialog(w.project, 230, w)
     assert dialog.audio.findData("converted") >= 0
     # The converted voice's pitch is edited like any other, and undone.
