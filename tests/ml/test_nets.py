@@ -38,7 +38,7 @@ def test_face_residual_starts_as_identity():
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_presets_build(name):
     cfg = preset_config(name)
-    small = {**cfg, "ngf": 4, "ndf": 4, "n_blocks": 1}
+    small = {**cfg, "ngf": 4, "ndf": 4, "n_blocks": 1, "size": 64}
     g, d = build_generator(small), build_discriminator(small)
     s = 64
     cfg_depth = {"unet": 6}
