@@ -29,6 +29,7 @@ class GeneratedPreview(QObject):
         self.meta: dict = {}
         self._job = None
         self._again = False
+        self._missing = 0
         self._images: OrderedDict = OrderedDict()
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -62,7 +63,7 @@ class GeneratedPreview(QObject):
         from avstudio.ml.infer import frame_keys, render_cache
 
         p, norm = self.window.project, self._normalized()
-        self.keys, self.cache = [], None
+        self.keys, self.cache, self._missing = [], None, 0
         if not self.active or p is None or p.folder is None or norm is None:
             self.updated.emit()
             return
@@ -76,8 +77,9 @@ class GeneratedPreview(QObject):
         self.keys = frame_keys(f"{self.model_id}/{ckpt.name}", int(cfg["size"]), norm.points, norm.flags,
                                bool(cfg["temporal"]))
         self.cache = render_cache(p.folder, self.model_id, ckpt.name)
+        self._count_missing()
         self.updated.emit()
-        if any(not (self.cache / f"{k}.png").is_file() for k in self.keys):
+        if self._missing:
             self._render(norm)
 
     def _render(self, norm) -> None:
@@ -98,6 +100,7 @@ class GeneratedPreview(QObject):
     def _finished(self, handle) -> None:
         if handle is not self._job:
             return
+        self._count_missing()
         self.updated.emit()
         if self._again and handle.state is JobState.DONE:
             self.refresh()
@@ -106,10 +109,13 @@ class GeneratedPreview(QObject):
     def rendering(self) -> bool:
         return self._job is not None and not self._job.state.finished
 
+    def _count_missing(self) -> None:
+        # One stat per frame: done when the keys change or a render ends, not on every frame shown.
+        self._missing = 0 if self.cache is None else sum(not (self.cache / f"{k}.png").is_file() for k in self.keys)
+
     def missing(self) -> int:
-        if self.cache is None:
-            return 0
-        return sum(not (self.cache / f"{k}.png").is_file() for k in self.keys)
+        """Frames without a generated image (as of the last refresh or finished render)."""
+        return self._missing
 
     def image(self, frame: int) -> np.ndarray | None:
         """The generated frame for source frame ``frame`` at the target's size (None: not yet there)."""
