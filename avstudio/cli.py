@@ -132,7 +132,7 @@ def cmd_export(args) -> int:
 
     project = _load(args.project)
     req = ExportRequest(out=args.output, clip=args.clip, audio=args.audio, start=args.start, end=args.end,
-                        height=args.height, crf=args.crf, preset=args.preset)
+                        height=args.height, fps=args.fps, crf=args.crf, preset=args.preset)
     out = run_job(export_project, project, req, name="Export", quiet=args.quiet)
     print(f"Wrote {out}")
     return 0
@@ -328,10 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-o", "--output", required=True, help="output .mp4")
     e.add_argument("--clip", default="source", choices=["source", "target", "side_by_side"])
     e.add_argument("--audio", default="clip",
-                   help="clip (its own soundtrack), none, source_voice, target_voice, or an audio file")
+                   help="clip (its own soundtrack), none, source_voice, target_voice, converted, or an audio file")
     e.add_argument("--start", type=int, default=0, help="first frame")
     e.add_argument("--end", type=int, default=None, help="one past the last frame")
     e.add_argument("--height", type=int, default=None, help="output height in pixels")
+    e.add_argument("--fps", type=float, default=None, help="output frame rate (default: the clip's)")
     e.add_argument("--crf", type=int, default=18, help="x264 quality: 0 lossless … 51 worst (default 18)")
     e.add_argument("--preset", default="medium", help="x264 speed preset (default medium)")
     e.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

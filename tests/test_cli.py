@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from avstudio.cli import main
@@ -56,6 +57,29 @@ def test_new_then_export_side_by_side_with_voice(tmp_path, capsys):
     assert info.video.frame_count == 50 and info.video.height == 376
     assert info.video.width == 2 * round(248 * 376 / 300 / 2) + 450
     assert info.audio and info.audio[0].duration == pytest.approx(5.0, abs=0.05)
+
+
+def test_export_at_another_frame_rate_picks_frames_by_time(tmp_path):
+    from avstudio.media.video import VideoSource
+
+    clip = media("body/vtest_walker_crop.mp4")  # 10 fps
+    assert main(["new", tmp_path / "fr", "--source", clip]) == 0
+    out = tmp_path / "fr25.mp4"
+    run_cli("export", tmp_path / "fr.avproj", "-o", out, "--start", 20, "--end", 60, "--fps", 25, "--crf", 0,
+            "--preset", "ultrafast")
+    info = probe(out)
+    assert info.video.frame_count == 100 and float(info.video.fps) == pytest.approx(25)
+    assert info.video.duration == pytest.approx(4.0, abs=0.05)  # the same 4 s, at 25 fps
+    src, exp = VideoSource(clip, prefetch=0), VideoSource(out, prefetch=0)
+    try:
+        for k in (0, 1, 2, 3, 50, 99):  # output frame k shows source frame 20 + floor(k * 10 / 25)
+            want = 20 + (k * 10) // 25
+            diff = [np.abs(exp.get_frame(k).astype(int) - src.get_frame(j).astype(int)).mean()
+                    for j in (want - 1, want, want + 1) if 20 <= j < 60]
+            assert np.argmin(diff) == (1 if want > 20 else 0), (k, diff)
+    finally:
+        src.close()
+        exp.close()
 
 
 def test_new_with_bad_media_writes_nothing(tmp_path):

@@ -45,6 +45,10 @@ class ExportDialog(QDialog):
         self.height_box = QComboBox()
         for label, h in (("Original", None), ("1080p", 1080), ("720p", 720), ("480p", 480), ("360p", 360)):
             self.height_box.addItem(label, h)
+        self.fps = QComboBox()
+        for label, value in (("Original", None), ("24", 24.0), ("25", 25.0), ("30", 30.0), ("60", 60.0)):
+            self.fps.addItem(label, value)
+        self.fps.setToolTip("Output frame rate: frames are picked by time (skipped or repeated)")
         self.quality = QComboBox()
         for label, crf in QUALITY.items():
             self.quality.addItem(label, crf)
@@ -66,6 +70,7 @@ class ExportDialog(QDialog):
         form.addRow("From frame", self.start)
         form.addRow("To frame (excl.)", self.end)
         form.addRow("Height", self.height_box)
+        form.addRow("Frame rate", self.fps)
         form.addRow("Quality", self.quality)
         form.addRow("x264 preset", self.preset)
         form.addRow("Save as", path_widget)
@@ -98,4 +103,5 @@ class ExportDialog(QDialog):
     def request(self) -> ExportRequest:
         return ExportRequest(out=self.path.text(), clip=self.clip.currentData(), audio=self.audio.currentData(),
                              start=self.start.value(), end=self.end.value(), height=self.height_box.currentData(),
-                             crf=self.quality.currentData(), preset=self.preset.currentText())
+                             fps=self.fps.currentData(), crf=self.quality.currentData(),
+                             preset=self.preset.currentText())

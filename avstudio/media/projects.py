@@ -62,6 +62,7 @@ class ExportRequest:
     start: int = 0                # first frame (of the source clip, or of both side by side)
     end: int | None = None        # one past the last frame
     height: int | None = None     # output height (width follows the aspect); None keeps the size
+    fps: float | None = None      # output frame rate (frames are picked by time); None keeps the clip's
     crf: int = 18
     preset: str = "medium"
 
@@ -118,18 +119,35 @@ def export_project(project: Project, req: ExportRequest) -> Iterator[Progress]:
         if start >= end:
             raise MediaError(f"The range {start}..{end} holds no frames (the clip has {main.frame_count}).")
         fps = main.fps
+        out_fps = Fraction(req.fps).limit_denominator(1001) if req.fps else Fraction(fps)
+        if out_fps <= 0:
+            raise MediaError(f"The frame rate {req.fps} is not a positive number.")
+        # Frames are picked by time: at a lower rate some are skipped, at a higher one repeated.
+        count = end - start if out_fps == Fraction(fps) else max(1, round((end - start) / Fraction(fps) * out_fps))
         height = req.height or max(s.size[1] for s in sources)
         audio = _export_audio(project, req, main.path)
         if audio is not None:
             # Audio of the exported range, aligned to the first exported frame.
             t0 = main.frame_time(start) + (audio.start_time if req.audio == "clip" else 0.0)
             t0 -= main.info.timebase().frame_to_seconds(0)
-            audio = Audio(audio.slice_seconds(max(0.0, t0), t0 + (end - start) / float(fps)), audio.sample_rate)
-        count = end - start
+            audio = Audio(audio.slice_seconds(max(0.0, t0), t0 + count / float(out_fps)), audio.sample_rate)
         iters = [s.iter_frames(start, end) if s is main else None for s in sources]
 
+        def picked():
+            """(source index, frame) for each output frame, reading the clip once, in order."""
+            t_start = main.frame_time(start)
+            current = None
+            for k in range(count):
+                want = min(end - 1, max(start, main.timebase.seconds_to_frame(t_start + k / float(out_fps))))
+                while current is None or current[0] < want:
+                    nxt = next(iters[0], None)
+                    if nxt is None:
+                        break
+                    current = nxt
+                yield current
+
         def frames():
-            for (i, frame) in iters[0]:
+            for (i, frame) in picked():
                 parts = [_resize(frame, height)]
                 for other in sources[1:]:
                     # The other clip follows in time (its own frame rate), held on its last frame.
@@ -137,7 +155,7 @@ def export_project(project: Project, req: ExportRequest) -> Iterator[Progress]:
                     parts.append(_resize(other.get_frame(j, prefetch=False), height))
                 yield np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
 
-        settings = ExportSettings(fps=Fraction(fps), crf=req.crf, preset=req.preset)
+        settings = ExportSettings(fps=out_fps, crf=req.crf, preset=req.preset)
         result = yield from export_video(req.out, frames(), count, settings, audio)
         return str(result)
     finally:
