@@ -19,38 +19,67 @@ def dropped_paths(event) -> list[Path]:
     return [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
 
 
-class ClipView(QWidget):
-    """Shows frames of one role (source or target). Emits ``mediaDropped(role, path)``."""
+class FramePane(QWidget):
+    """A title over a picture (zoom and pan with the mouse) or, in its place, a message."""
 
-    mediaDropped = Signal(str, str)
-    pointPicked = Signal(float, float)  # a left click on the picture (frame pixels)
-
-    def __init__(self, role: str, parent=None):
+    def __init__(self, title: str, parent=None):
         super().__init__(parent)
-        self.role = role
-        self.frame_index: int | None = None
-        self.setAcceptDrops(True)
-        self.title = QLabel(role.title())
+        self.title = QLabel(title)
         self.title.setObjectName("clipTitle")
         self.graphics = pg.GraphicsLayoutWidget()
         self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.view.setDefaultPadding(0.0)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
-        self.placeholder = QLabel(f"Drop a {role} video here\nor use File ▸ Set {role.title()} Clip…")
+        self.placeholder = QLabel("")
         self.placeholder.setAlignment(Qt.AlignCenter)
         self.placeholder.setObjectName("muted")
+        self.placeholder.setWordWrap(True)
         self.stack = QStackedLayout()
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(self.graphics)
+        self.stack.setCurrentWidget(self.graphics)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.setSpacing(2)
         lay.addWidget(self.title)
         lay.addLayout(self.stack, 1)
+        self._size: tuple[int, int] | None = None
+
+    def set_note(self, text: str) -> None:
+        """A message in place of the picture ("" shows the picture again)."""
+        self.placeholder.setText(text)
+        self.stack.setCurrentWidget(self.placeholder if text else self.graphics)
+
+    def set_image(self, rgb: np.ndarray | None, dim: float = 1.0) -> None:
+        """Show a picture (``dim`` < 1 darkens it); the view fits it when its size changes."""
+        if rgb is None:
+            self.image.clear()
+            return
+        if dim != 1.0:
+            rgb = (rgb.astype(np.float32) * dim).astype(np.uint8)
+        self.image.setImage(rgb, autoLevels=False, levels=(0, 255))
+        size = rgb.shape[1], rgb.shape[0]
+        if size != self._size:
+            self._size = size
+            self.view.setRange(xRange=(0, size[0]), yRange=(0, size[1]), padding=0)
+
+
+class ClipView(FramePane):
+    """Shows frames of one role (source or target). Emits ``mediaDropped(role, path)``."""
+
+    mediaDropped = Signal(str, str)
+    pointPicked = Signal(float, float)  # a left click on the picture (frame pixels)
+
+    def __init__(self, role: str, parent=None):
+        super().__init__(role.title(), parent)
+        self.role = role
+        self.frame_index: int | None = None
+        self.setAcceptDrops(True)
+        self.placeholder.setText(f"Drop a {role} video here\nor use File ▸ Set {role.title()} Clip…")
+        self.stack.setCurrentWidget(self.placeholder)
         self.setToolTip(f"The {role} clip. Scroll to zoom, drag to pan, double-click to fit.")
         self.graphics.scene().sigMouseClicked.connect(self._clicked)
-        self._size: tuple[int, int] | None = None
         from avstudio.gui.skeleton_item import SkeletonItem
         self.skeleton = SkeletonItem()
         self.skeleton.attach(self.view)

@@ -127,9 +127,9 @@ class F0Editor(QWidget):
             b = QToolButton()
             b.setText(text)
             b.setIcon(icon(name))
-            b.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+            b.setToolButtonStyle(Qt.ToolButtonIconOnly)  # the name is in the tooltip: the bar fits 1366 px
             b.setCheckable(True)
-            b.setToolTip(tip)
+            b.setToolTip(f"{text}: {tip}")
             b.setObjectName(f"f0_tool_{name}")
             self.tool_group.addButton(b)
             b.clicked.connect(lambda _=False, n=name: self.set_tool(n))
@@ -162,6 +162,7 @@ class F0Editor(QWidget):
             self.op_buttons[op] = b
             bar.addWidget(b)
         bar.addStretch(1)
+        listen = QHBoxLayout()  # under the plot, beside the status line
         self.play_group = QButtonGroup(self)
         self.version_buttons = {}
         for v, text, tip in (("original", "A: Original", "Play the recording"),
@@ -175,14 +176,14 @@ class F0Editor(QWidget):
             self.play_group.addButton(b)
             b.clicked.connect(lambda _=False, name=v: self.window.voice_player.switch(name))
             self.version_buttons[v] = b
-            bar.addWidget(b)
+            listen.addWidget(b)
         self.version_buttons["original"].setChecked(True)
         self.play_button = QToolButton()
         self.play_button.setText("Play")
         self.play_button.setToolTip("Play / pause this voice")
         self.play_button.setObjectName("f0_play")
         self.play_button.clicked.connect(lambda: self.window.voice_player.toggle(self.clip))
-        bar.addWidget(self.play_button)
+        listen.addWidget(self.play_button)
 
         self.box = _EditBox(self)
         self.plot = pg.PlotWidget(viewBox=self.box)
@@ -213,7 +214,8 @@ class F0Editor(QWidget):
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(bar)
         lay.addWidget(self.plot, 1)
-        lay.addWidget(self.status)
+        listen.insertWidget(0, self.status, 1)
+        lay.addLayout(listen)
         self._head_timer = QTimer(self)
         self._head_timer.setInterval(40)
         self._head_timer.timeout.connect(self._follow)

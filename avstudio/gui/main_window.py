@@ -130,7 +130,8 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.timeline)
         self.setCentralWidget(central)
 
-        # Docks
+        # Docks: the right column runs the full height, so the bottom tabs only take the clips' width.
+        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
         self.jobs_panel = JobsPanel(self.jobs)
         self.log_panel = LogPanel()
         self.jobs_dock = self._dock("Jobs", self.jobs_panel, Qt.RightDockWidgetArea)
@@ -151,9 +152,23 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.log_dock, self.pitch_dock)
         self.log_dock.raise_()
         self.monitor.playSample.connect(self.voice_player.play_file)
+        from avstudio.gui.retarget_view import RetargetView
+        self.retarget_view = RetargetView()
+        self.retarget_view.setMinimumHeight(230)  # three pictures side by side need the room
+        self.retarget_dock = self._dock("Retarget", self.retarget_view, Qt.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.pitch_dock, self.retarget_dock)
+        self.log_dock.raise_()
+        self.retarget_view.overrideChosen.connect(lambda over: self.retarget(overrides=over))
+        self.retarget_view.resetRequested.connect(lambda: self.retarget(reset=True))
+        self.retarget_view.showGenerated.connect(self.toggle_generated)
+        self.retarget_dock.visibilityChanged.connect(
+            lambda visible: visible and self._retarget_view_stale and self.refresh_retarget_view())
+        self._retarget_view_stale = True
+        self._retarget_job = None
         from avstudio.gui.preview import GeneratedPreview
         self.preview = GeneratedPreview(self)
         self.preview.updated.connect(self._show_generated)
+        self.preview.updated.connect(lambda: self._retarget_view_generated())
         self.undo_stack.indexChanged.connect(lambda _: self.preview.schedule())
         self._voice_jobs: dict[str, tuple[str, str]] = {}
         self.jobs.progressed.connect(self.monitor.progressed)
@@ -248,9 +263,12 @@ class MainWindow(QMainWindow):
                                          f"Extract the {clip} clip's {kind} (click the person first to choose who)")
                 act.setObjectName(f"analyse_{clip}_{kind}")
         an.addSeparator()
-        act = self._plain_action(an, "Retarget Source → Target", self.retarget,
+        act = self._plain_action(an, "Retarget Source → Target", lambda: self.retarget(),
                                  "Normalize the source pose into the target's space (Everybody Dance Now)")
         act.setObjectName("retarget")
+        act = self._plain_action(an, "Retarget View", self.show_retarget_view,
+                                 "Source | normalized pose | generated, with the floor lines to drag")
+        act.setObjectName("retarget_view")
         an.addSeparator()
         act = self._plain_action(an, "Train…", self.train_dialog, "Train (or resume) a model of the target person")
         act.setObjectName("train")
@@ -283,6 +301,7 @@ class MainWindow(QMainWindow):
         v.addAction(self.history_dock.toggleViewAction())
         v.addAction(self.monitor_dock.toggleViewAction())
         v.addAction(self.pitch_dock.toggleViewAction())
+        v.addAction(self.retarget_dock.toggleViewAction())
 
         h = mb.addMenu("&Help")
         self._action(h, "help", self.show_shortcuts)
@@ -451,6 +470,7 @@ class MainWindow(QMainWindow):
         view.set_clip(source.path.name, source.size)
         loader = FrameLoader(source, self)
         loader.frameReady.connect(view.show_frame)
+        loader.frameReady.connect(lambda i, img, r=role: self.retarget_view.show_clip_frame(r, i, img))
         loader.frameReady.connect(self.refresh_overlay)
         loader.failed.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
         self.loaders[role] = loader
@@ -526,6 +546,9 @@ class MainWindow(QMainWindow):
                                        quiet=True)
 
     def _job_finished(self, handle) -> None:
+        if handle is self._retarget_job:
+            self._retargeted(handle)
+            return
         voice = self._voice_jobs.pop(handle.id, None)
         if voice is not None and handle.state is JobState.DONE and self.project is not None:
             self._voice_done(voice, handle.result)
@@ -720,6 +743,7 @@ class MainWindow(QMainWindow):
         return find_track(self.project, role, "pose") if self.project is not None else None
 
     def refresh_overlay(self, *_args) -> None:
+        self._retarget_view_source_pose()
         for role, view in self.views.items():
             if role == "target" and self.preview.active:
                 continue
@@ -780,6 +804,7 @@ class MainWindow(QMainWindow):
     def _track_edited(self, *_args) -> None:
         self.refresh_overlay()
         self.refresh_timeline()
+        self.refresh_retarget_view()
 
     def jump_flagged(self, direction: int) -> None:
         view = self.views[self.active_clip]
@@ -1045,18 +1070,82 @@ class MainWindow(QMainWindow):
             self._eval_job = self.jobs.run(evaluate, str(self.project.folder), model_id, "cpu",
                                            name=f"Evaluate {model_id}")
 
-    def retarget(self) -> None:
-        from avstudio.retarget.project_ops import retarget_edit
+    def retarget(self, overrides: dict | None = None, reset: bool = False):
+        """Normalize the source pose into the target (a job; the result is one undo step).
+        ``overrides`` are statistics the user set by dragging lines; ``reset`` forgets them."""
+        from avstudio.retarget.project_ops import retarget_job
 
-        try:
-            edit = retarget_edit(self.project)
-        except UserError as exc:
-            self.show_error("Cannot retarget", exc)
+        if self.project is None:
+            return None
+        if self._retarget_job is not None and not self._retarget_job.state.finished:
+            self._retarget_job.cancel()
+        handle = self.jobs.run(retarget_job, self.project, overrides=overrides, reset=reset, name="Retarget",
+                               quiet=True)
+        self._retarget_job = handle
+        return handle
+
+    def _retargeted(self, handle) -> None:
+        if handle.state is JobState.FAILED:
+            self.show_error("Cannot retarget", handle.error or "Failed", handle.error_details)
+            self.refresh_retarget_view()  # the lines go back to what the project holds
             return
-        push_edit(self.undo_stack, self.project, edit, self._track_edited)
+        if handle.state is not JobState.DONE:
+            return
+        push_edit(self.undo_stack, self.project, handle.result, self._track_edited)
         fb = self.project.settings["retarget"]["fallback_frames"]
         self.statusBar().showMessage(f"Retargeted: {fb['ankles']} frames from the ankles, {fb['nose']} from the nose, "
                                      f"{fb['torso']} from the torso, {fb['none']} without a person.", 10000)
+
+    def show_retarget_view(self) -> None:
+        self.retarget_dock.show()
+        self.retarget_dock.raise_()
+        self.refresh_retarget_view()
+        self.refresh_overlay()
+
+    def _retarget_view_source_pose(self) -> None:
+        if self.retarget_dock.isHidden():
+            return
+        track, f = self._pose_track("source"), self.retarget_view.frame
+        if track is None or f is None or f >= track.length:
+            self.retarget_view.set_source_pose(None, None, "mediapipe33")
+        else:
+            self.retarget_view.set_source_pose(track.points[f], track.flags[f], track.meta["skeleton"])
+
+    def refresh_retarget_view(self) -> None:
+        """Statistics and source pose for the retarget view (only while it is on screen)."""
+        from avstudio.analysis.landmarks import body25
+        from avstudio.retarget.project_ops import retarget_stats
+
+        if not self.retarget_dock.isVisible() or self.retarget_view.visibleRegion().isEmpty():
+            self._retarget_view_stale = True
+            return
+        self._retarget_view_stale = False
+        rv = self.retarget_view
+        src = self._pose_track("source")
+        if self.project is None or src is None or self._pose_track("target") is None:
+            rv.set_data(None, None, "Analyse the pose of both clips to retarget.")
+            return
+        try:
+            stats, _ = retarget_stats(self.project)
+        except UserError as exc:
+            rv.set_data(None, None, str(exc))
+            return
+        rv.set_data(stats, body25(src))
+        self._retarget_view_generated()
+
+    def _retarget_view_generated(self) -> None:
+        if self.retarget_dock.isHidden():
+            return
+        if not self.preview.active:
+            note = "Show generated: the newest model's frame" if self.motion_models() else \
+                "Train a model (Analysis ▸ Train…) to see the generated frame"
+            self.retarget_view.set_generated(None, note)
+            self.retarget_view.generate_button.setEnabled(bool(self.motion_models()))
+            return
+        frame = self.player.frame
+        img = self.preview.image(frame)
+        self.retarget_view.set_generated(img if img is not None else self.preview.stand_in(frame),
+                                         self.preview.model_id if img is not None else "generating…")
 
     def _move_point(self, role: str, joint: int, x: float, y: float, drag_id: int) -> None:
         track, f = self._pose_track(role), self.views[role].frame_index
@@ -1103,6 +1192,7 @@ class MainWindow(QMainWindow):
             loader.request(src_tb.seconds_to_frame(t))
         if self.preview.active:
             self._show_generated()
+        self._retarget_view_generated()
 
     # ---- drag & drop of projects and media anywhere in the window -------------------------------
     def dragEnterEvent(self, event) -> None:

@@ -85,14 +85,14 @@ class TrainingMonitor(QWidget):
         self.plot.setLabel("bottom", "step")
         self.plot.setLogMode(y=True)
         self.plot.addLegend(offset=(5, 5))
-        self.plot.setMinimumHeight(140)
+        self.plot.setMinimumHeight(100)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.history: dict[str, tuple[list, list]] = {}
         self.sample = pg.ImageView()
         self.sample.ui.histogram.hide()
         self.sample.ui.roiBtn.hide()
         self.sample.ui.menuBtn.hide()
-        self.sample.setMinimumHeight(120)
+        self.sample.setMinimumHeight(80)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Finish now and save a checkpoint (resume later)")
         self.cancel_button = QPushButton("Cancel")

@@ -30,6 +30,22 @@ def in_dialog(qtbot, fill):
     QTimer.singleShot(50, act)
 
 
+def drag_line(qtbot, pane, line, dy_px: int) -> None:
+    """Drag a horizontal line of a retarget pane ``dy_px`` screen pixels down with the mouse."""
+    from PySide6.QtCore import QPointF
+
+    rect = pane.view.viewRect()
+    scene = pane.view.mapViewToScene(QPointF(rect.center().x(), line.value()))
+    start = pane.graphics.mapFromScene(scene)
+    vp = pane.graphics.viewport()
+    send(vp, QEvent.MouseMove, start, Qt.NoButton, Qt.NoButton)
+    send(vp, QEvent.MouseButtonPress, start)
+    for d in range(3, dy_px + 1, 4):
+        qtbot.wait(25)
+        send(vp, QEvent.MouseMove, start + QPoint(0, d), Qt.NoButton, Qt.LeftButton)
+    send(vp, QEvent.MouseButtonRelease, start + QPoint(0, dy_px), Qt.LeftButton, Qt.NoButton)
+
+
 def test_new_user_walkthrough(window, demo_copy, qtbot, tmp_path):
     w = window
     w.open_project(demo_copy)
@@ -73,9 +89,27 @@ def test_new_user_walkthrough(window, demo_copy, qtbot, tmp_path):
     assert np.array_equal(track.points[f, joint], moved)
     save_screenshot(w, "e2e_2_keypoint_fixed")
 
-    # 3. Retarget.
+    # 3. Retarget, then correct the target's close floor line in the retarget view by dragging it.
     w.findChild(QAction, "retarget").trigger()
-    assert find_track(w.project, "source", "normalized") is not None
+    qtbot.waitUntil(lambda: find_track(w.project, "source", "normalized") is not None, timeout=20000)
+    w.findChild(QAction, "retarget_view").trigger()
+    w.player.seek(120)
+    rv = w.retarget_view
+    qtbot.waitUntil(lambda: rv.stats is not None and rv.frame is not None, timeout=10000)
+    norm = find_track(w.project, "source", "normalized")
+    first = norm.points.copy()
+    steps = w.undo_stack.count()
+    drag_line(qtbot, rv.panes["normalized"], rv.lines[("target", "close_y")], 10)
+    qtbot.waitUntil(lambda: w.undo_stack.count() == steps + 1, timeout=20000)
+    over = w.project.settings["retarget"]["overrides"]
+    assert set(over) == {"target.close_y"}
+    moved = find_track(w.project, "source", "normalized").points
+    assert not np.allclose(moved, first)
+    qtbot.keyClick(w, Qt.Key_Z, Qt.ControlModifier)
+    assert np.array_equal(find_track(w.project, "source", "normalized").points, first)
+    assert not w.project.settings["retarget"]["overrides"]
+    qtbot.keyClick(w, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    assert set(w.project.settings["retarget"]["overrides"]) == {"target.close_y"}
     save_screenshot(w, "e2e_3_retargeted")
 
     # 4. Train the preview preset from the Train dialog (a short run), watch the monitor.

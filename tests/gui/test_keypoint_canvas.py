@@ -218,7 +218,7 @@ def test_analyse_from_the_menu_lands_on_the_undo_stack(window, demo_copy, qtbot)
     window.undo_stack.redo()
     # Retarget needs the source too: a clear message, no crash.
     window.findChild(QAction, "retarget").trigger()
-    assert "no pose track" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: "no pose track" in window.statusBar().currentMessage(), timeout=5000)
 
 
 def test_click_a_person_then_analyse_follows_that_person(window, demo_copy, qtbot):

@@ -161,6 +161,17 @@ def test_autosave_and_recovery_on_next_open(qtbot, window, demo_copy, qapp, tmp_
     assert [t.name for t in window.project.tracks.values()] == ["unsaved work"] and window.project.dirty
 
 
+def test_fits_a_1366x768_screen_with_every_panel(window, qtbot):
+    """Every dock open (retarget view, pitch editor, training monitor too): the window still fits."""
+    window.show_retarget_view()
+    window.show_pitch()
+    window.monitor_dock.show()
+    qtbot.wait(20)
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1366 and hint.height() <= 768 - 40, hint  # 40 px for a taskbar
+    assert window.width() <= 1366 and window.height() <= 768
+
+
 def test_shortcuts_are_listed(window):
     table = dict(window.shortcut_table())
     assert table["Play / Pause"] == "Space" and "Ctrl+O" in table.values()
