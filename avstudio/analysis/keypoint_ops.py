@@ -200,19 +200,24 @@ def smooth(project: Project, track_id: str, start: int, stop: int, method: str =
                         f"Smooth ({'Savitzky–Golay' if method == 'savgol' else 'One Euro'})")
 
 
-def copy_previous(project: Project, track_id: str, frame: int, joints=None) -> CompoundEdit | None:
-    """Copy the previous frame's points onto ``frame`` (they become anchors)."""
+def copy_previous(project: Project, track_id: str, frame: int, joints=None, stop: int | None = None) -> CompoundEdit | None:
+    """Copy the points of the frame before ``frame`` onto ``frame`` — or onto every frame of
+    [frame, stop), holding that pose over a range the detector got wrong. They become anchors."""
     track = project.track(track_id)
     if frame <= 0:
         raise UserError("The first frame has no previous frame to copy from.")
+    stop = frame + 1 if stop is None else min(int(stop), track.length)
     joints = np.arange(track.points.shape[1]) if joints is None else np.atleast_1d(joints)
     src_flags = track.flags[frame - 1, joints]
     keep = src_flags != Flag.MISSING
     joints = joints[keep]
     if not len(joints):
-        raise UserError(f"Frame {frame - 1} has no points to copy.")
-    return _points_edit(project, track_id, np.full(len(joints), frame), joints, track.points[frame - 1, joints],
-                        np.full(len(joints), Flag.EDITED, np.uint8), "Copy previous frame")
+        raise UserError(f"Frame {frame - 1} (the one before) has no points to copy.")
+    n = stop - frame
+    return _points_edit(project, track_id, np.repeat(np.arange(frame, stop), len(joints)), np.tile(joints, n),
+                        np.tile(track.points[frame - 1, joints], (n, 1)),
+                        np.full(len(joints) * n, Flag.EDITED, np.uint8),
+                        "Copy previous frame" if n == 1 else f"Copy previous frame onto {n} frames")
 
 
 def merge_reextraction(project: Project, track_id: str, start: int, points: np.ndarray,

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStackedLayout, QVBoxLayout, QWidget
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"}
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".m4a", ".aac", ".opus"}
@@ -26,6 +26,8 @@ class FramePane(QWidget):
         super().__init__(parent)
         self.title = QLabel(title)
         self.title.setObjectName("clipTitle")
+        # A long file name is cut off rather than widening the window past the screen.
+        self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget()
         self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.view.setDefaultPadding(0.0)

@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         self.preview = GeneratedPreview(self)
         self.preview.updated.connect(self._show_generated)
         self.preview.updated.connect(lambda: self._retarget_view_generated())
+        self.preview.updated.connect(self._timeline_generated)
         self.undo_stack.indexChanged.connect(lambda _: self.preview.schedule())
         self._voice_jobs: dict[str, tuple[str, str]] = {}
         self.jobs.progressed.connect(self.monitor.progressed)
@@ -243,6 +244,9 @@ class MainWindow(QMainWindow):
         e.addSeparator()
         self._action(e, "interpolate", lambda: self.range_operation("interpolate"))
         self._action(e, "smooth", lambda: self.range_operation("smooth"))
+        self._action(e, "copy_previous", lambda: self.range_operation("copy_previous"))
+        self._action(e, "reanalyse", lambda: self.range_operation("reanalyse"))
+        self._action(e, "hide", self.toggle_selected_point)
 
         p = mb.addMenu("&Playback")
         self._action(p, "play", self.player.toggle)
@@ -445,6 +449,7 @@ class MainWindow(QMainWindow):
         self._set_scrub_range(None)
         self.export_action.setEnabled(False)
         self.clock_label.setText("")
+        self.timeline.set_thumbnails(None)
         for role, view in self.views.items():
             ref = self.project.media_by_role(role) if self.project else None
             if ref is None:
@@ -480,6 +485,10 @@ class MainWindow(QMainWindow):
             self.player.set_timebase(source.timebase)
             self._set_scrub_range(source.timebase)
             self._load_playback_audio()
+            self.timeline.set_duration(source.timebase.duration)
+            from avstudio.media.thumbnails import thumbnail_strip
+            self._thumbs_job = self.jobs.run(thumbnail_strip, source.path, name=f"Thumbnails of {source.path.name}",
+                                             quiet=True)
         self._frame_changed(self.player.frame)
 
     def _set_scrub_range(self, timebase) -> None:
@@ -578,6 +587,10 @@ class MainWindow(QMainWindow):
         if handle is getattr(self, "_eval_job", None):
             if handle.state is JobState.DONE:
                 self.monitor.show_metrics(handle.result)
+            return
+        if handle is getattr(self, "_thumbs_job", None):
+            if handle.state is JobState.DONE:
+                self.timeline.set_thumbnails(*handle.result)
             return
         if handle is getattr(self, "_wave_job", None):
             if handle.state is JobState.DONE:
@@ -778,21 +791,35 @@ class MainWindow(QMainWindow):
             except ValueError:
                 flagged = []
             self.timeline.set_track(role, track.points, track.flags, fps, flagged)
+            face = find_track(self.project, role, "face")
+            self.timeline.set_face(role, *((face.points, face.flags, fps) if face is not None else (None, None, fps)))
 
     def _seek_seconds(self, seconds: float) -> None:
         if self.player.timebase is not None:
             self.player.seek(self.player.timebase.seconds_to_frame(seconds))
 
     def range_operation(self, op: str) -> None:
-        """Interpolate or smooth the timeline's selected range of the active clip's pose track."""
+        """Interpolate, smooth, copy-previous or re-analyse the timeline's selected range of the active
+        clip's pose track (copy previous without a range: onto the current frame)."""
         track = self._pose_track(self.active_clip)
         frames = self.timeline.selected_frames(self.active_clip)
+        here = self.views[self.active_clip].frame_index
+        if op == "copy_previous" and frames is None and here is not None:
+            frames = (here, here + 1)
         if track is None or frames is None:
             self.statusBar().showMessage("Select a range on the timeline first (drag the blue region).", 5000)
             return
+        if op == "reanalyse":
+            self.reanalyse_range(self.active_clip, *frames)
+            return
+        from avstudio.analysis.keypoint_ops import copy_previous
         try:
-            edit = interpolate(self.project, track.id, *frames) if op == "interpolate" else \
-                smooth(self.project, track.id, *frames, fps=self.timeline.fps.get(self.active_clip, 30.0))
+            if op == "interpolate":
+                edit = interpolate(self.project, track.id, *frames)
+            elif op == "smooth":
+                edit = smooth(self.project, track.id, *frames, fps=self.timeline.fps.get(self.active_clip, 30.0))
+            else:
+                edit = copy_previous(self.project, track.id, frames[0], stop=frames[1])
         except UserError as exc:
             self.show_error("Cannot do that", exc)
             return
@@ -800,6 +827,29 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Nothing to change in that range.", 5000)
             return
         push_edit(self.undo_stack, self.project, edit, self._track_edited)
+
+    def reanalyse_range(self, clip: str, start: int, stop: int) -> list:
+        """Run the detector again on frames [start, stop) of the clip's pose (and face) track; the new
+        points merge into the track as one undo step each, keeping every anchor."""
+        from avstudio.analysis.project_ops import analyze_clip
+
+        handles = []
+        for kind in ("pose", "face"):
+            if find_track(self.project, clip, kind) is None:
+                continue
+            handle = self.jobs.run(analyze_clip, self.project, clip, kind, start=start, stop=stop,
+                                   name=f"Re-analyse {clip} {kind} {start + 1}–{stop}")
+            self._analysis_jobs[handle.id] = (clip, kind)
+            handles.append(handle)
+        return handles
+
+    def toggle_selected_point(self) -> None:
+        """H: hide (or show again) the keypoint last touched on the active clip."""
+        joint = self.views[self.active_clip].skeleton.selected
+        if joint is None:
+            self.statusBar().showMessage("Click or drag a keypoint first; H then hides it (or shows it again).", 5000)
+            return
+        self._toggle_point(self.active_clip, joint)
 
     def _track_edited(self, *_args) -> None:
         self.refresh_overlay()
@@ -1054,6 +1104,15 @@ class MainWindow(QMainWindow):
         base = view.title.text().split("  ·")[0]
         view.title.setText(f"{base}  · generated by {self.preview.model_id}" +
                            (f" (generating {self.preview.missing()} frames…)" if self.preview.rendering else ""))
+
+    def _timeline_generated(self) -> None:
+        tb = self.player.timebase
+        if not self.preview.active or tb is None:
+            self.timeline.set_generated(None)
+            return
+        done = int(self.preview.rendered.sum())
+        self.timeline.set_generated(self.preview.rendered, float(tb.fps),
+                                    f"generated — {self.preview.model_id}: {done}/{len(self.preview.rendered)}")
 
     def _evaluate_run(self, handle) -> None:
         """Score the checkpoint a run ended on (held-out data vs a baseline) and show it in the monitor."""

@@ -31,6 +31,7 @@ class GeneratedPreview(QObject):
         self._again = False
         self._missing = 0
         self._images: OrderedDict = OrderedDict()
+        self.rendered = np.zeros(0, bool)  # per source frame: its generated image is in the cache
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(300)
@@ -64,6 +65,7 @@ class GeneratedPreview(QObject):
 
         p, norm = self.window.project, self._normalized()
         self.keys, self.cache, self._missing = [], None, 0
+        self.rendered = np.zeros(0, bool)
         if not self.active or p is None or p.folder is None or norm is None:
             self.updated.emit()
             return
@@ -111,7 +113,8 @@ class GeneratedPreview(QObject):
 
     def _count_missing(self) -> None:
         # One stat per frame: done when the keys change or a render ends, not on every frame shown.
-        self._missing = 0 if self.cache is None else sum(not (self.cache / f"{k}.png").is_file() for k in self.keys)
+        self.rendered = np.array([(self.cache / f"{k}.png").is_file() for k in self.keys] if self.cache else [], bool)
+        self._missing = int((~self.rendered).sum())
 
     def missing(self) -> int:
         """Frames without a generated image (as of the last refresh or finished render)."""

@@ -46,6 +46,7 @@ class SkeletonItem(pg.ScatterPlotItem):
         self._drag_joint: int | None = None
         self._drag_id = 0
         self._whole = False
+        self.selected: int | None = None  # the joint touched last (H hides it)
         self.onion = [pg.PlotDataItem(connect="pairs", pen=pg.mkPen(colour, width=1.5))
                       for colour in ((255, 170, 60, 110), (90, 180, 255, 110))]
         for item in self.onion:
@@ -103,6 +104,7 @@ class SkeletonItem(pg.ScatterPlotItem):
                 ev.ignore()
                 return
             self._drag_joint, self._drag_id = joint, next(_drag_ids)
+            self.selected = joint
             self._whole = bool(ev.modifiers() & Qt.AltModifier)
         if self._drag_joint is None:
             ev.ignore()
@@ -119,6 +121,12 @@ class SkeletonItem(pg.ScatterPlotItem):
             self._drag_joint = None
 
     def mouseClickEvent(self, ev) -> None:
+        if ev.button() == Qt.LeftButton:
+            joint = self.joint_at(ev.pos())
+            if joint is not None:
+                ev.accept()
+                self.selected = joint
+                return
         if ev.button() == Qt.RightButton:
             joint = self.joint_at(ev.pos())
             if joint is not None:

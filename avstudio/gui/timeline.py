@@ -1,10 +1,12 @@
-"""The timeline: one row per clip's pose track and one for the soundtrack's waveform, on a shared
-time axis (seconds).
+"""The timeline, on one time axis (seconds), top to bottom: the video's thumbnails, the soundtrack's
+waveform, one row per clip (pose and, thinner below it, face landmarks) and the generated output.
 
-Each row is a heat strip of the mean keypoint confidence per frame (dark where the subject is
+A clip row is a heat strip of the mean keypoint confidence per frame (dark where the subject is
 MISSING), with the review list's flagged frames as red ticks and the user's anchors (EDITED) as
-white diamonds. A draggable playhead follows playback and seeks; a range selection feeds the range
-operations (interpolate, smooth). Wheel zooms, drag scrolls.
+white diamonds; the face strip under it the same for the face landmarks. The generated row shows
+which frames the active model has rendered (blue) and which are still to come (grey). A draggable
+playhead follows playback and seeks; a range selection feeds the range operations (interpolate,
+smooth, re-analyse, copy previous). Wheel zooms, drag scrolls.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from PySide6.QtCore import Signal
 from avstudio.core.tracks import Flag
 
 ROWS = ("source", "target")
+WAVE_Y = len(ROWS) + 0.5      # the waveform's centre line
+THUMBS_Y = len(ROWS) + 1.05   # the thumbnail strip's bottom
+GENERATED_Y = -1              # the generated output's row
 
 
 def confidence_strip(points: np.ndarray, flags: np.ndarray) -> np.ndarray:
@@ -48,13 +53,14 @@ class Timeline(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.hideAxis("left")
         self.setLabel("bottom", "time", units="s")
-        self.setYRange(-0.1, len(ROWS) + 1.1, padding=0)
-        self.setMinimumHeight(110)
-        self.setMaximumHeight(160)
+        self.setYRange(GENERATED_Y + 0.1, THUMBS_Y + 0.95, padding=0)
+        self.setMinimumHeight(150)
+        self.setMaximumHeight(210)
         self.setToolTip("Pose confidence per frame (green high, red low, dark = no subject); red ticks: frames to "
                         "review; white diamonds: your anchors. Drag the blue range to select frames for I "
                         "(interpolate) and S (smooth). Wheel zooms.")
         self.strips = {}
+        self.face_strips = {}
         self.flags_items = {}
         self.anchor_items = {}
         self.flagged: dict[str, list[int]] = {r: [] for r in ROWS}
@@ -63,6 +69,9 @@ class Timeline(pg.PlotWidget):
             img = pg.ImageItem(axisOrder="row-major")
             self.addItem(img)
             self.strips[role] = img
+            face = pg.ImageItem(axisOrder="row-major")
+            self.addItem(face)
+            self.face_strips[role] = face
             label = pg.TextItem(role, color=(200, 200, 200), anchor=(0, 0))
             label.setPos(0, len(ROWS) - row)
             self.addItem(label)
@@ -72,9 +81,9 @@ class Timeline(pg.PlotWidget):
             self.addItem(anchors)
             self.flags_items[role], self.anchor_items[role] = ticks, anchors
         # The soundtrack (what plays with the video) as a peak envelope in the top row.
-        self.wave = pg.PlotDataItem(pen=pg.mkPen((120, 190, 255), width=1), fillLevel=len(ROWS) + 0.5,
+        self.wave = pg.PlotDataItem(pen=pg.mkPen((120, 190, 255), width=1), fillLevel=WAVE_Y,
                                     brush=pg.mkBrush(76, 158, 235, 90))
-        self.wave_low = pg.PlotDataItem(pen=pg.mkPen((120, 190, 255), width=1), fillLevel=len(ROWS) + 0.5,
+        self.wave_low = pg.PlotDataItem(pen=pg.mkPen((120, 190, 255), width=1), fillLevel=WAVE_Y,
                                         brush=pg.mkBrush(76, 158, 235, 90))
         # Voices can be longer than the clips: the waveform does not widen the view.
         self.plotItem.vb.addItem(self.wave, ignoreBounds=True)
@@ -82,6 +91,15 @@ class Timeline(pg.PlotWidget):
         self.wave_label = pg.TextItem("", color=(200, 200, 200), anchor=(0, 0))
         self.wave_label.setPos(0, len(ROWS) + 1)
         self.addItem(self.wave_label)
+        # Thumbnails of the clip and the generated frames' state: stretched over the clip's duration.
+        self.thumbs = pg.ImageItem(axisOrder="row-major")
+        self.thumbs.setOpacity(0.85)
+        self.plotItem.vb.addItem(self.thumbs, ignoreBounds=True)
+        self.generated = pg.ImageItem(axisOrder="row-major")
+        self.addItem(self.generated)
+        self.generated_label = pg.TextItem("", color=(200, 200, 200), anchor=(0, 0))
+        self.generated_label.setPos(0, GENERATED_Y + 1)
+        self.addItem(self.generated_label)
         self.playhead = pg.InfiniteLine(0, movable=True, pen=pg.mkPen((76, 158, 235), width=2))
         self.playhead.sigDragged.connect(lambda line: self.seekRequested.emit(float(line.value())))
         self.addItem(self.playhead)
@@ -96,6 +114,7 @@ class Timeline(pg.PlotWidget):
         img = self.strips[role]
         if points is None:
             img.clear()
+            self.face_strips[role].clear()
             self.flags_items[role].setData([])
             self.anchor_items[role].setData([])
             self.flagged[role] = []
@@ -103,11 +122,44 @@ class Timeline(pg.PlotWidget):
         T = len(points)
         self.fps[role] = fps
         img.setImage(confidence_strip(points, flags), autoLevels=False, levels=(0, 255))
-        img.setRect(0, row + 0.15, T / fps, 0.7)
+        img.setRect(0, row + 0.35, T / fps, 0.5)
         self.flagged[role] = sorted(flagged or [])
         self.flags_items[role].setData([f / fps for f in self.flagged[role]], [row + 0.9] * len(self.flagged[role]))
         anchors = np.flatnonzero((flags == Flag.EDITED).any(1))
         self.anchor_items[role].setData(list(anchors / fps), [row + 0.5] * len(anchors))
+
+    def set_face(self, role: str, points: np.ndarray | None, flags: np.ndarray | None, fps: float) -> None:
+        """The face landmarks' confidence strip, thin, under the clip's pose row (None clears it)."""
+        strip = self.face_strips[role]
+        if points is None:
+            strip.clear()
+            return
+        row = len(ROWS) - 1 - ROWS.index(role)
+        strip.setImage(confidence_strip(points, flags), autoLevels=False, levels=(0, 255))
+        strip.setRect(0, row + 0.1, len(points) / fps, 0.2)
+
+    def set_thumbnails(self, strip: np.ndarray | None, duration: float = 0.0) -> None:
+        if strip is None:
+            self.thumbs.clear()
+            return
+        self.thumbs.setImage(strip, autoLevels=False, levels=(0, 255))
+        self.thumbs.setRect(0, THUMBS_Y, duration, 0.85)
+
+    def set_generated(self, rendered: np.ndarray | None, fps: float = 1.0, label: str = "") -> None:
+        """Which frames the active model has generated (True) and which are still to come (False)."""
+        if rendered is None or not len(rendered):
+            self.generated.clear()
+            self.generated_label.setText("")
+            return
+        rgb = np.where(rendered[:, None], np.array([[76, 158, 235]], np.uint8), np.array([[70, 72, 78]], np.uint8))
+        self.generated.setImage(rgb[None], autoLevels=False, levels=(0, 255))
+        self.generated.setRect(0, GENERATED_Y + 0.35, len(rendered) / fps, 0.5)
+        self.generated_label.setText(label)
+
+    def set_duration(self, seconds: float) -> None:
+        """Show the whole clip (called when a clip opens)."""
+        if seconds > 0:
+            self.setXRange(0, seconds, padding=0.01)
 
     def set_waveform(self, times=None, peaks=None, label: str = "") -> None:
         """Peak envelope (0..1) of the soundtrack at ``times`` seconds; None clears the row."""
@@ -116,7 +168,7 @@ class Timeline(pg.PlotWidget):
             self.wave_low.setData([], [])
             self.wave_label.setText("")
             return
-        mid = len(ROWS) + 0.5
+        mid = WAVE_Y
         amp = 0.45 * np.clip(peaks / max(float(peaks.max()), 1e-6), 0, 1)
         self.wave.setData(times, mid + amp)
         self.wave_low.setData(times, mid - amp)

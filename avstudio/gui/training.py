@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QLineEdit, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
 from avstudio.core.progress import JobState
 from avstudio.ml.presets import PRESETS
@@ -81,6 +81,8 @@ class TrainingMonitor(QWidget):
         super().__init__(parent)
         self.handle = None
         self.title = QLabel("No training run.")
+        self.title.setWordWrap(True)  # "step 1200/5000 · 3.1 it/s · ETA …" must not widen the window
+        self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "step")
         self.plot.setLogMode(y=True)

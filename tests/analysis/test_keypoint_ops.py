@@ -123,3 +123,10 @@ def test_copy_previous_and_reextraction_keeps_anchors():
     assert np.allclose(t.points[12, 0], fresh_pts[2, 0])
     with pytest.raises(UserError):
         copy_previous(p, t.id, 0)
+    # Onto a range: frames 30..34 hold frame 29's pose; one undo puts all five back.
+    before = t.points.copy()
+    h.push(copy_previous(p, t.id, 30, stop=35))
+    assert all(np.array_equal(t.points[f], before[29]) for f in range(30, 35))
+    assert np.array_equal(t.points[35], before[35]) and (t.flags[30:35] == Flag.EDITED).all()
+    h.undo()
+    assert np.array_equal(t.points, before)

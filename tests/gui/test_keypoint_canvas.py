@@ -136,6 +136,87 @@ def test_right_click_hides_and_undo_shows(posed, qtbot):
     assert track.flags[0, joint] == Flag.AUTO
 
 
+def test_click_selects_a_keypoint_and_h_hides_it(posed, qtbot):
+    w = posed
+    view = w.views["target"]
+    track = find_track(w.project, "target", "pose")
+    joint = isolated_joint(track)
+    pos = widget_pos(view, *track.points[0, joint, :2])
+    vp = view.graphics.viewport()
+    w.active_clip = "target"
+    send(vp, QEvent.MouseButtonPress, pos)
+    send(vp, QEvent.MouseButtonRelease, pos, Qt.LeftButton, Qt.NoButton)
+    assert view.skeleton.selected == joint
+    assert "target" not in w.subject_points  # a click on a keypoint is not a click on a person
+    w.activateWindow()
+    qtbot.keyClick(w, Qt.Key_H)
+    assert track.flags[0, joint] == Flag.MISSING
+    qtbot.keyClick(w, Qt.Key_H)
+    assert track.flags[0, joint] == Flag.EDITED  # shown again, as a point the user set
+    assert w.undo_stack.count() == 2
+
+
+def test_copy_previous_and_reanalyse_a_range_from_the_timeline(posed, qtbot):
+    w = posed
+    w.active_clip = "target"
+    track = find_track(w.project, "target", "pose")
+    before = track.points.copy()
+    w.timeline.region.setRegion((30 / 10, 34 / 10))  # frames 30..34 of the 10 fps target
+    w.activateWindow()
+    qtbot.keyClick(w, Qt.Key_C)
+    assert all(np.array_equal(track.points[f], before[29]) for f in range(30, 35))
+    assert (track.flags[30:35] == Flag.EDITED).all() and np.array_equal(track.points[35], before[35])
+    qtbot.keyClick(w, Qt.Key_Z, Qt.ControlModifier)
+    assert np.array_equal(track.points, before)
+    # The timeline shows the clip's thumbnails, and a face row once there are face landmarks.
+    qtbot.waitUntil(lambda: w.timeline.thumbs.image is not None, timeout=10000)
+    assert w.timeline.thumbs.image.shape[0] == 40
+    assert w.timeline.face_strips["target"].image is None
+    face = PoseTrack.empty(130, 68, "face68", track.meta["media_id"], name="target face")
+    face.flags[:60] = Flag.AUTO
+    face.points[:60, :, 2] = 1.0
+    face.meta.update({"clip": "target", "layer": "face"})
+    w.project.add_track(face)
+    w.refresh_timeline()
+    strip = w.timeline.face_strips["target"].image
+    assert strip.shape == (1, 130, 3) and strip[0, 10, 1] > 200 and strip[0, 100].max() < 40  # found / missing
+    save_screenshot(w, "10_timeline_rows")
+
+
+def test_reanalyse_a_damaged_range_keeps_the_anchor(window, demo_copy, qtbot):
+    from PySide6.QtGui import QAction
+
+    from avstudio.analysis.keypoint_ops import move_keypoint
+    from avstudio.gui.commands import push_edit
+
+    w = window
+    w.open_project(demo_copy)
+    wait_frames(qtbot, w, 0)
+    w.findChild(QAction, "analyse_target_pose").trigger()
+    qtbot.waitUntil(lambda: find_track(w.project, "target", "pose") is not None, timeout=60000)
+    track = find_track(w.project, "target", "pose")
+    good = track.points.copy()
+    ok = (track.flags[30:35] != Flag.MISSING)
+    assert ok.mean() > 0.9
+    # Damage frames 30..34 (as a bad detection would), then fix one joint by hand.
+    track.points[30:35, :, :2] += 40.0
+    push_edit(w.undo_stack, w.project, move_keypoint(w.project, track.id, 32, 5, 210.0, 120.0), w._track_edited)
+    steps = w.undo_stack.count()
+    w.active_clip = "target"
+    w.timeline.region.setRegion((30 / 10, 34 / 10))
+    w.activateWindow()
+    qtbot.keyClick(w, Qt.Key_R, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: w.undo_stack.count() == steps + 1, timeout=60000)
+    assert w.undo_stack.undoText() == "Re-analyse range"
+    assert np.allclose(track.points[32, 5, :2], [210, 120]) and track.flags[32, 5] == Flag.EDITED
+    again = ok.copy()
+    again[2, 5] = False
+    err = np.hypot(*(track.points[30:35, :, :2] - good[30:35, :, :2]).transpose(2, 0, 1))[again]
+    assert np.median(err) < 3.0  # the detector found her where the first analysis did
+    w.undo_stack.undo()
+    assert np.allclose(track.points[30:35, :, :2][again], good[30:35, :, :2][again] + 40.0)
+
+
 def test_saving_marks_clean(posed, qtbot):
     w = posed
     track = find_track(w.project, "target", "pose")
