@@ -42,11 +42,18 @@ class JobManager(QObject):
 
     def _track(self, handle: JobHandle) -> JobHandle:
         self.handles.append(handle)
-        handle.on_progress(lambda h, p: self.progressed.emit(h, p))
-        handle.on_finished(lambda h: self.finished.emit(h))
+        handle.on_progress(lambda h, p: self._emit(self.progressed, h, p))
+        handle.on_finished(lambda h: self._emit(self.finished, h))
         self.added.emit(handle)
         log.info("Started %s", handle.name)
         return handle
+
+    @staticmethod
+    def _emit(signal, *args) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the window closed while the job ran: nobody is left to tell
+            pass
 
     def run(self, job, *args, name: str, quiet: bool = False, **kwargs) -> JobHandle:
         """Run a job generator function on a worker thread. A ``quiet`` job (routine, short: opening a

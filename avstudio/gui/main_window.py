@@ -31,7 +31,7 @@ from avstudio.gui.jobs_panel import JobsPanel
 from avstudio.gui.log_panel import LogPanel
 from avstudio.gui.playback import AudioClock, Player, SilentClock, audio_output_available
 from avstudio.media.audio import load_audio
-from avstudio.media.projects import add_media, export_project
+from avstudio.media.projects import export_project
 from avstudio.media.video import VideoSource
 
 log = logging.getLogger("avstudio.gui")
@@ -165,6 +165,7 @@ class MainWindow(QMainWindow):
             lambda visible: visible and self._retarget_view_stale and self.refresh_retarget_view())
         self._retarget_view_stale = True
         self._retarget_job = None
+        self._adding: dict[str, tuple[str, str]] = {}  # job id → (role, path) of media being read
         from avstudio.gui.preview import GeneratedPreview
         self.preview = GeneratedPreview(self)
         self.preview.updated.connect(self._show_generated)
@@ -555,6 +556,10 @@ class MainWindow(QMainWindow):
                                        quiet=True)
 
     def _job_finished(self, handle) -> None:
+        adding = self._adding.pop(handle.id, None)
+        if adding is not None:
+            self._media_read(*adding, handle)
+            return
         if handle is self._retarget_job:
             self._retargeted(handle)
             return
@@ -688,20 +693,33 @@ class MainWindow(QMainWindow):
         if path:
             self.set_media(role, path)
 
-    def set_media(self, role: str, path: str) -> bool:
+    def set_media(self, role: str, path: str):
+        """Use a file as ``role``: it is probed in a job, then added (the GUI stays live on slow disks)."""
+        from avstudio.media.projects import media_summary_job
+
+        handle = self.jobs.run(media_summary_job, str(path), role, name=f"Read {Path(path).name}", quiet=True)
+        self._adding[handle.id] = (role, str(path))
+        return handle
+
+    def _media_read(self, role: str, path: str, handle) -> None:
+        what = role.replace("_", " ")
+        if handle.state is JobState.FAILED:
+            self.show_error(f"Cannot use this file as the {what}", handle.error or "Failed", handle.error_details)
+            return
+        if handle.state is not JobState.DONE:
+            return
         if self.project is None:
             self.project = Project("Untitled")
         try:
-            add_media(self.project, path, role)
+            self.project.add_media(path, role, handle.result)
         except UserError as exc:
-            self.show_error(f"Cannot use this file as the {role.replace('_', ' ')}", exc)
-            return False
+            self.show_error(f"Cannot use this file as the {what}", exc)
+            return
         log.info("%s set to %s", role, path)
         self._changed_outside_undo = True
         if role in self.views:
             self._reload_media()
         self._update_title()
-        return True
 
     def relink_dialog(self) -> None:
         if self.project is None:

@@ -26,8 +26,9 @@ VIDEO_ROLES = ("source", "target")
 VOICE_ROLES = ("source_voice", "target_voice")
 
 
-def add_media(project: Project, path: str | os.PathLike, role: str):
-    """Probe and add a media file in ``role``; video roles need a video stream, voices audio."""
+def media_summary(path: str | os.PathLike, role: str) -> dict:
+    """Probe a media file for ``role`` (video roles need a video stream, voices audio): the summary
+    the project keeps. Raises MediaError with a message for the user."""
     info = probe(path)
     if role in VIDEO_ROLES:
         require_video(info)
@@ -36,7 +37,18 @@ def add_media(project: Project, path: str | os.PathLike, role: str):
                          path=str(path))
     summary = info.to_json()
     summary.pop("path", None)  # the reference keeps the (relative) path; no machine path in the project
-    return project.add_media(path, role, summary)
+    return summary
+
+
+def media_summary_job(path: str | os.PathLike, role: str) -> Iterator[Progress]:
+    """Job: :func:`media_summary` (probing a long or remote file takes a while)."""
+    yield Progress(0, None, "Reading the file")
+    return media_summary(path, role)
+
+
+def add_media(project: Project, path: str | os.PathLike, role: str):
+    """Probe and add a media file in ``role``."""
+    return project.add_media(path, role, media_summary(path, role))
 
 
 def create_project(folder: str | os.PathLike, *, source=None, target=None, source_voice=None,

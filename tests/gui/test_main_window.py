@@ -121,7 +121,9 @@ def test_drop_media_on_panes_and_save(qtbot, window, tmp_path):
         pos = view.rect().center()
         event = QDropEvent(pos.toPointF(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
         view.dropEvent(event)
-    assert window.project.media_by_role("source") and window.project.media_by_role("target")
+    # The files are read in jobs: the GUI does not wait for the probe.
+    qtbot.waitUntil(lambda: window.project.media_by_role("source") and window.project.media_by_role("target"),
+                    timeout=10000)
     wait_frames(qtbot, window, 0)
     assert window.project.dirty and window.windowTitle().startswith("dropped *")
     assert window.save()
@@ -130,8 +132,9 @@ def test_drop_media_on_panes_and_save(qtbot, window, tmp_path):
     # A file that is not a video is refused with a message, and nothing changes.
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
-    assert not window.set_media("source", str(bad))
-    assert "not a media file" in window.statusBar().currentMessage()
+    window.set_media("source", str(bad))
+    qtbot.waitUntil(lambda: "not a media file" in window.statusBar().currentMessage(), timeout=10000)
+    assert window.project.media_by_role("source").path.endswith("vtest_standing_man_crop.mp4")
 
 
 def test_missing_media_opens_with_relink_message(qtbot, window, demo_copy):
@@ -196,7 +199,8 @@ def test_demo_is_copied_to_user_data_and_opens(qtbot, window, monkeypatch, tmp_p
 def test_routine_jobs_leave_the_panel_failures_stay(qtbot, window, demo_copy, tmp_path):
     window.open_project(demo_copy)
     wait_frames(qtbot, window, 0)
-    assert window.jobs_panel.rows == {}  # the two "Open clip" jobs left by themselves
+    # The routine jobs (opening the clips, thumbnails, waveform) leave by themselves.
+    qtbot.waitUntil(lambda: window.jobs_panel.rows == {}, timeout=10000)
     bad = tmp_path / "Bad.avproj"
     shutil.copytree(demo_copy, bad)
     clip = bad / "media" / "source-sports2d_demo.mp4"
