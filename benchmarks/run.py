@@ -353,10 +353,15 @@ def publish(begin: str, end: str, header: list[str], rows: list[tuple], machine:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["media", "analysis", "ml", "voice"], help="run one section")
+    ap.add_argument("--only", choices=["media", "analysis", "ml", "voice", "editor"], help="run one section")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, PyAV {av.__version__}"
+    if args.only == "editor":
+        from benchmarks.editor import E_BEGIN, E_END, editor_main
+        publish(E_BEGIN, E_END, ["measurement", "baseline (same run)", "AV Studio editor", "goal"],
+                editor_main(args.quick), machine, args.quick)
+        return 0
     if args.only == "voice":
         from benchmarks.voice import V_BEGIN, V_END, voice_main
         publish(V_BEGIN, V_END, ["measurement", "bare pyworld / plain fp32 loop (baseline)", "AV Studio", "speed-up"],

@@ -142,7 +142,9 @@ def analyze(x: np.ndarray, fs: int, method: str = "harvest", *, spectra: bool = 
         import multiprocessing as mp
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+        from avstudio.jobs.worker import lower_priority
+
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=lower_priority)
         try:
             futures = {pool.submit(_analyze_kept, x[s0:s1], fs, method, keep, spectra): i
                        for i, (s0, s1, keep, _) in enumerate(jobs)}

@@ -136,7 +136,12 @@ class RetargetView(QWidget):
             self.overrideChosen.emit({f"{side}.{field}": self.line_value(side, field)})
 
     # ---- frames ---------------------------------------------------------------------------------
+    def on_screen(self) -> bool:
+        return self.isVisible() and not self.visibleRegion().isEmpty()
+
     def show_clip_frame(self, role: str, index: int, rgb: np.ndarray) -> None:
+        if not self.on_screen():  # a hidden or covered tab costs nothing per frame
+            return
         if role == "source":
             self.frame = index
             self.panes["source"].set_image(rgb)

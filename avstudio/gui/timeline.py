@@ -121,7 +121,7 @@ class Timeline(pg.PlotWidget):
             return
         T = len(points)
         self.fps[role] = fps
-        img.setImage(confidence_strip(points, flags), autoLevels=False, levels=(0, 255))
+        img.setImage(confidence_strip(points, flags), autoLevels=False, levels=None)
         img.setRect(0, row + 0.35, T / fps, 0.5)
         self.flagged[role] = sorted(flagged or [])
         self.flags_items[role].setData([f / fps for f in self.flagged[role]], [row + 0.9] * len(self.flagged[role]))
@@ -135,14 +135,14 @@ class Timeline(pg.PlotWidget):
             strip.clear()
             return
         row = len(ROWS) - 1 - ROWS.index(role)
-        strip.setImage(confidence_strip(points, flags), autoLevels=False, levels=(0, 255))
+        strip.setImage(confidence_strip(points, flags), autoLevels=False, levels=None)
         strip.setRect(0, row + 0.1, len(points) / fps, 0.2)
 
     def set_thumbnails(self, strip: np.ndarray | None, duration: float = 0.0) -> None:
         if strip is None:
             self.thumbs.clear()
             return
-        self.thumbs.setImage(strip, autoLevels=False, levels=(0, 255))
+        self.thumbs.setImage(strip, autoLevels=False, levels=None)
         self.thumbs.setRect(0, THUMBS_Y, duration, 0.85)
 
     def set_generated(self, rendered: np.ndarray | None, fps: float = 1.0, label: str = "") -> None:
@@ -152,7 +152,7 @@ class Timeline(pg.PlotWidget):
             self.generated_label.setText("")
             return
         rgb = np.where(rendered[:, None], np.array([[76, 158, 235]], np.uint8), np.array([[70, 72, 78]], np.uint8))
-        self.generated.setImage(rgb[None], autoLevels=False, levels=(0, 255))
+        self.generated.setImage(rgb[None], autoLevels=False, levels=None)
         self.generated.setRect(0, GENERATED_Y + 0.35, len(rendered) / fps, 0.5)
         self.generated_label.setText(label)
 
