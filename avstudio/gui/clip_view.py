@@ -82,9 +82,11 @@ class ClipView(FramePane):
         self.stack.setCurrentWidget(self.placeholder)
         self.setToolTip(f"The {role} clip. Scroll to zoom, drag to pan, double-click to fit.")
         self.graphics.scene().sigMouseClicked.connect(self._clicked)
-        from avstudio.gui.skeleton_item import SkeletonItem
+        from avstudio.gui.skeleton_item import FaceItem, SkeletonItem
         self.skeleton = SkeletonItem()
         self.skeleton.attach(self.view)
+        self.face = FaceItem()
+        self.face.attach(self.view)
 
     def set_skeleton(self, name: str) -> None:
         """Switch the overlay's layout (MediaPipe 33 from analysis, BODY_25 from an OpenPose import)."""

@@ -29,6 +29,7 @@ class FrameLoader(QObject):
         self._cond = threading.Condition()
         self._closed = False
         self.loaded = 0
+        self._last: int | None = None
         self._thread = threading.Thread(target=self._loop, name=f"frames:{source.path.name}", daemon=True)
         self._thread.start()
 
@@ -36,6 +37,7 @@ class FrameLoader(QObject):
         index = max(0, min(int(index), self.source.frame_count - 1))
         cached = self.source.cache.get(index)
         if cached is not None:  # cache hit: no thread hop, no latency
+            self._last = index
             self.frameReady.emit(index, cached)
             return
         with self._cond:
@@ -50,8 +52,12 @@ class FrameLoader(QObject):
                 if self._closed:
                     return
                 index, self._wanted = self._wanted, None
+            # Prefetch (decode ahead) only when moving frame by frame (playback, stepping): while
+            # scrubbing it would hold the decoder when the next far request arrives.
+            sequential = self._last is not None and 0 < index - self._last <= 2
+            self._last = index
             try:
-                frame = self.source.get_frame(index)
+                frame = self.source.get_frame(index, prefetch=sequential)
             except (UserError, IndexError) as exc:
                 log.error("%s", exc)
                 self._emit_failed(str(exc))

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QUndoView
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QSlider, QSplitter, QStyle, QToolButton, QVBoxLayout, QWidget)
+                               QSlider, QSplitter, QStyle, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from avstudio.core.errors import UserError
 from avstudio.core.progress import JobState
@@ -125,7 +125,15 @@ class MainWindow(QMainWindow):
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(split, 1)
+        # The clip panes and the retarget view share the big area: one tab each.
+        from avstudio.gui.retarget_view import RetargetView
+        self.retarget_view = RetargetView()
+        self.center_tabs = QTabWidget()
+        self.center_tabs.setDocumentMode(True)
+        self.center_tabs.addTab(split, "Clips")
+        self.center_tabs.addTab(self.retarget_view, "Retarget")
+        self.center_tabs.setTabToolTip(1, "Source | normalized pose | generated, with the floor and height lines to drag")
+        lay.addWidget(self.center_tabs, 1)
         lay.addLayout(transport)
         lay.addWidget(self.timeline)
         self.setCentralWidget(central)
@@ -152,20 +160,15 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.log_dock, self.pitch_dock)
         self.log_dock.raise_()
         self.monitor.playSample.connect(self.voice_player.play_file)
-        from avstudio.gui.retarget_view import RetargetView
-        self.retarget_view = RetargetView()
-        self.retarget_view.setMinimumHeight(230)  # three pictures side by side need the room
-        self.retarget_dock = self._dock("Retarget", self.retarget_view, Qt.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.pitch_dock, self.retarget_dock)
-        self.log_dock.raise_()
         self.retarget_view.overrideChosen.connect(lambda over: self.retarget(overrides=over))
         self.retarget_view.resetRequested.connect(lambda: self.retarget(reset=True))
         self.retarget_view.showGenerated.connect(self.toggle_generated)
-        self.retarget_dock.visibilityChanged.connect(
-            lambda visible: visible and self._retarget_view_stale and self.refresh_retarget_view())
+        self.center_tabs.currentChanged.connect(
+            lambda _: self._retarget_view_stale and self.refresh_retarget_view())
         self._retarget_view_stale = True
         self._retarget_job = None
         self._adding: dict[str, tuple[str, str]] = {}  # job id → (role, path) of media being read
+        self._face_cache: dict = {}
         from avstudio.gui.preview import GeneratedPreview
         self.preview = GeneratedPreview(self)
         self.preview.updated.connect(self._show_generated)
@@ -174,6 +177,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.indexChanged.connect(lambda _: self.preview.schedule())
         self._voice_jobs: dict[str, tuple[str, str]] = {}
         self.jobs.progressed.connect(self.monitor.progressed)
+        self.jobs.progressed.connect(self._checkpoint_saved)
         self.jobs.finished.connect(self.monitor.finished)
         self.resizeDocks([self.jobs_dock], [340], Qt.Horizontal)
         self.resizeDocks([self.log_dock], [130], Qt.Vertical)
@@ -306,7 +310,6 @@ class MainWindow(QMainWindow):
         v.addAction(self.history_dock.toggleViewAction())
         v.addAction(self.monitor_dock.toggleViewAction())
         v.addAction(self.pitch_dock.toggleViewAction())
-        v.addAction(self.retarget_dock.toggleViewAction())
 
         h = mb.addMenu("&Help")
         self._action(h, "help", self.show_shortcuts)
@@ -592,7 +595,7 @@ class MainWindow(QMainWindow):
         if handle is self.monitor.handle and handle.state is JobState.DONE and self.project is not None:
             self._evaluate_run(handle)
             self._fill_right_pane()
-        if handle is getattr(self, "_eval_job", None):
+        if getattr(handle, "is_eval", False):
             if handle.state is JobState.DONE:
                 self.monitor.show_metrics(handle.result)
             return
@@ -782,7 +785,9 @@ class MainWindow(QMainWindow):
         for role in roles:
             view = self.views[role]
             if role == "target" and self.preview.active:
+                view.face.set_face(None, None)
                 continue
+            self._draw_face(role)
             track = self._pose_track(role)
             f = view.frame_index
             if track is None or f is None or f >= track.length:
@@ -796,6 +801,26 @@ class MainWindow(QMainWindow):
                                         (track.points[f + 1], track.flags[f + 1]) if f + 1 < track.length else None)
             else:
                 view.skeleton.set_onion()
+
+    def _draw_face(self, role: str) -> None:
+        """The clip's face landmarks (iBUG 68 derived from the stored mesh, cached per undo position)."""
+        from avstudio.analysis.landmarks import face68
+
+        view, f = self.views[role], self.views[role].frame_index
+        track = find_track(self.project, role, "face") if self.project is not None else None
+        if track is None or f is None or f >= track.length:
+            view.face.set_face(None, None)
+            return
+        key = (track.id, self.undo_stack.index(), id(track.points))
+        cached = self._face_cache.get(role)
+        if cached is None or cached[0] != key:
+            try:
+                cached = (key, face68(track))
+            except ValueError:  # a layout with no face68 mapping
+                cached = (key, None)
+            self._face_cache[role] = cached
+        pts = cached[1]
+        view.face.set_face(*((pts[0][f], pts[1][f]) if pts is not None else (None, None)))
 
     def refresh_timeline(self) -> None:
         from avstudio.analysis.landmarks import body25
@@ -942,6 +967,7 @@ class MainWindow(QMainWindow):
         model_id = model_id or new_model_id()
         handle = self.jobs.run_process("avstudio.ml.train:train", str(self.project.folder), preset, steps, model_id,
                                        resume, device, name=f"Train {model_id}")
+        handle.model_id = model_id
         log = Path(self.project.folder) / "models" / model_id / "losses.jsonl"
         self.monitor.watch(handle, log if resume else None)
         self.monitor_dock.raise_()
@@ -1137,6 +1163,21 @@ class MainWindow(QMainWindow):
         self.timeline.set_generated(self.preview.rendered, float(tb.fps),
                                     f"generated — {self.preview.model_id}: {done}/{len(self.preview.rendered)}")
 
+    def _checkpoint_saved(self, handle, progress) -> None:
+        """A motion run saved a checkpoint: score it on the held-out block while training goes on (the
+        training process runs niced, so this costs it little). One at a time; a busy scorer skips."""
+        path = (progress.data or {}).get("checkpoint")
+        model_id = getattr(handle, "model_id", None)
+        if not path or handle is not self.monitor.handle or model_id is None or self.project is None:
+            return
+        job = getattr(self, "_eval_job", None)
+        if job is not None and not job.state.finished:
+            return
+        from avstudio.ml.evaluate import evaluate
+        self._eval_job = self.jobs.run(evaluate, str(self.project.folder), model_id, "cpu", checkpoint=path,
+                                       name=f"Evaluate {model_id} at step {progress.data.get('step')}", quiet=True)
+        self._eval_job.is_eval = True
+
     def _evaluate_run(self, handle) -> None:
         """Score the checkpoint a run ended on (held-out data vs a baseline) and show it in the monitor."""
         result = handle.result or {}
@@ -1151,6 +1192,7 @@ class MainWindow(QMainWindow):
             from avstudio.ml.evaluate import evaluate
             self._eval_job = self.jobs.run(evaluate, str(self.project.folder), model_id, "cpu",
                                            name=f"Evaluate {model_id}")
+        self._eval_job.is_eval = True
 
     def retarget(self, overrides: dict | None = None, reset: bool = False):
         """Normalize the source pose into the target (a job; the result is one undo step).
@@ -1179,8 +1221,7 @@ class MainWindow(QMainWindow):
                                      f"{fb['torso']} from the torso, {fb['none']} without a person.", 10000)
 
     def show_retarget_view(self) -> None:
-        self.retarget_dock.show()
-        self.retarget_dock.raise_()
+        self.center_tabs.setCurrentWidget(self.retarget_view)
         self.refresh_retarget_view()
         self.refresh_overlay()
 

@@ -151,3 +151,36 @@ class SkeletonItem(pg.ScatterPlotItem):
                 self.pointToggled.emit(joint)
                 return
         ev.ignore()
+
+
+class FaceItem:
+    """The face landmarks over a clip (iBUG 68 contours: jaw, brows, nose, eyes, lips) — drawn, not
+    edited; faint so the body's keypoints stay the thing to grab."""
+
+    def __init__(self):
+        self.skel = skeleton("face68")
+        self.lines = pg.PlotDataItem(connect="pairs", pen=pg.mkPen((120, 220, 255, 200), width=1.2))
+        self.dots = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(170, 235, 255, 220), pxMode=True)
+        for item in (self.lines, self.dots):
+            item.setZValue(3)
+            item.setAcceptedMouseButtons(Qt.NoButton)
+
+    def attach(self, view: pg.ViewBox) -> None:
+        view.addItem(self.lines)
+        view.addItem(self.dots)
+
+    def set_face(self, points: np.ndarray | None, flags: np.ndarray | None) -> None:
+        if points is None:
+            self.lines.setData([], [])
+            self.dots.setData([])
+            return
+        present = flags != Flag.MISSING
+        xs, ys = [], []
+        for a, b, closed in self.skel.polylines:
+            idx = list(range(a, b + 1)) + ([a] if closed else [])
+            for i, j in zip(idx, idx[1:]):
+                if present[i] and present[j]:
+                    xs += [points[i, 0], points[j, 0]]
+                    ys += [points[i, 1], points[j, 1]]
+        self.lines.setData(xs, ys)
+        self.dots.setData(x=points[present, 0], y=points[present, 1])

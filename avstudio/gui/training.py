@@ -114,7 +114,8 @@ class TrainingMonitor(QWidget):
         self.metrics = QLabel("")
         self.metrics.setObjectName("muted")
         self.metrics.setWordWrap(True)
-        self.metrics.setToolTip("Scores of the saved checkpoint on the held-out data, beside a trivial baseline")
+        self.metrics.setToolTip("Scores of each saved checkpoint on the held-out data, beside a trivial baseline")
+        self.metric_rows: list[tuple[int, str]] = []
         lay = QVBoxLayout(self)
         lay.addLayout(buttons)
         lay.addWidget(self.metrics)
@@ -137,6 +138,7 @@ class TrainingMonitor(QWidget):
         self.audio_sample = None
         self.sample_button.hide()
         self.metrics.setText("")
+        self.metric_rows = []
         if loss_log is not None and loss_log.is_file():
             import json
             for line in loss_log.read_text().splitlines():
@@ -192,13 +194,18 @@ class TrainingMonitor(QWidget):
             self.title.setText(f"{handle.name}: failed — {handle.error}")
 
     def show_metrics(self, m: dict) -> None:
-        """Held-out scores of the checkpoint a run ended on (motion: SSIM/PSNR/PCK; voice: log-F0)."""
+        """Held-out scores of a checkpoint (motion: SSIM/PSNR/PCK, one line per checkpoint of the run;
+        voice: log-F0 and speaker similarity)."""
         if "model" in m:
             a, b = m["model"], m["baseline_mean_frame"]
+            self.metric_rows = [r for r in self.metric_rows if r[0] != m["step"]]
+            self.metric_rows.append((m["step"], f"step {m['step']}: SSIM {a['ssim']:.3f} · PSNR {a['psnr']:.1f} dB · "
+                                                f"PCK@0.1 {a['pck_010']:.2f}"))
+            self.metric_rows.sort()
             self.metrics.setText(
-                f"Held-out frames {m['heldout_frames'][0]}–{m['heldout_frames'][1]} at step {m['step']}: "
-                f"SSIM {a['ssim']:.3f} (mean frame {b['ssim']:.3f}) · PSNR {a['psnr']:.1f} dB ({b['psnr']:.1f}) · "
-                f"PCK@0.1 {a['pck_010']:.2f} ({b['pck_010']:.2f})")
+                f"Held-out frames {m['heldout_frames'][0]}–{m['heldout_frames'][1]} (mean-frame baseline: SSIM "
+                f"{b['ssim']:.3f} · PSNR {b['psnr']:.1f} dB · PCK@0.1 {b['pck_010']:.2f})\n"
+                + "\n".join(text for _, text in self.metric_rows[-4:]))
         elif "converted" in m:
             c, b = m["converted"], m["baseline_unconverted"]
             off = c.get("mean_offset_semitones")

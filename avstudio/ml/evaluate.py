@@ -33,8 +33,9 @@ from avstudio.ml.train import Trainer
 POSE_UPSCALE = 4.0  # generated frames are small (128 px): enlarge before detecting the pose
 
 
-def load_generator(project_path: str, model_id: str, device):
-    doc, tensors = ck.load_checkpoint(Path(project_path) / "models" / model_id)
+def load_generator(project_path: str, model_id: str, device, checkpoint: str | None = None):
+    """The generator of a model's latest checkpoint (or of ``checkpoint``, a folder of that model)."""
+    doc, tensors = ck.load_checkpoint(checkpoint or Path(project_path) / "models" / model_id)
     trainer = Trainer(doc["config"], device)
     trainer.load(tensors, doc.get("optim", {}), doc["path"], optimizers=False)
     trainer.G.eval()
@@ -94,12 +95,13 @@ def score(frames: np.ndarray, real: np.ndarray, data, rows) -> dict:
             "frames_without_person": pose.frames_missing}
 
 
-def evaluate(project_path: str, model_id: str, device: str = "auto") -> Iterator[Progress]:
-    """Job: score the model's latest checkpoint on the held-out block. Returns the metrics dict."""
+def evaluate(project_path: str, model_id: str, device: str = "auto", checkpoint: str | None = None) -> Iterator[Progress]:
+    """Job: score the model's latest checkpoint (or ``checkpoint``) on the held-out block, beside the
+    mean-frame baseline; written to the checkpoint's metrics.json. Returns the metrics dict."""
     dev = resolve_device(device)
     project = load_project(project_path)
     yield Progress(0, 4, "Loading the model")
-    doc, trainer = load_generator(project_path, model_id, dev)
+    doc, trainer = load_generator(project_path, model_id, dev, checkpoint)
     data = yield from build_dataset(project, doc["config"]["size"])
     rows = data.held_rows
     real = np.asarray(data.frames[rows])

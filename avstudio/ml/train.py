@@ -319,6 +319,8 @@ def train(project_path: str, preset: str = "preview", steps: int | None = None, 
             return ck.save_checkpoint(model_dir, step_done, cfg, t, {"optim": meta, "seed": seed,
                                                                       "dataset": data.key, "model_id": model_id})
 
+        # A short run still gets a few checkpoints (and held-out scores along the way).
+        every = max(1, min(int(cfg["checkpoint_every"]), total // 4 or 1))
         for step in range(start_step, total):
             if handle is not None and handle.stop_requested:
                 path = save(step)
@@ -358,8 +360,11 @@ def train(project_path: str, preset: str = "preview", steps: int | None = None, 
                     info["sample"] = str(sample)
                 yield Progress(done, total, f"Step {done}/{total}  G {losses['g']:.3f}  D {losses['d']:.3f}  {rate:.1f} it/s",
                                preview=preview, data=info)
-                if done % cfg["checkpoint_every"] == 0 and done < total:
-                    save(done)
+                if done % every == 0 and done < total:
+                    path = save(done)
+                    # The editor scores each checkpoint on the held-out block while training goes on.
+                    yield Progress(done, total, f"Checkpoint saved at step {done}",
+                                   data={"step": done, "checkpoint": str(path)})
         path = save(total)
         if face_steps and rank == 0:
             trainer.face_g.eval()

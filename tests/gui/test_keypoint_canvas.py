@@ -174,10 +174,15 @@ def test_copy_previous_and_reanalyse_a_range_from_the_timeline(posed, qtbot):
     assert w.timeline.face_strips["target"].image is None
     face = PoseTrack.empty(130, 68, "face68", track.meta["media_id"], name="target face")
     face.flags[:60] = Flag.AUTO
+    face.points[:60, :, :2] = 200 + np.random.default_rng(1).random((60, 68, 2)) * 40
     face.points[:60, :, 2] = 1.0
     face.meta.update({"clip": "target", "layer": "face"})
     w.project.add_track(face)
     w.refresh_timeline()
+    # The face landmarks are drawn over the frame too (dots and the iBUG contours).
+    w.refresh_overlay()
+    fi = w.views["target"].face
+    assert len(fi.dots.data) == 68 and len(fi.lines.getData()[0]) > 100
     strip = w.timeline.face_strips["target"].image
     assert strip.shape == (1, 130, 3) and strip[0, 10, 1] > 200 and strip[0, 100].max() < 40  # found / missing
     save_screenshot(w, "10_timeline_rows")
