@@ -72,7 +72,7 @@ class JobManager(QObject):
         collect_garbage_on_gui_thread()
         self.threads = ThreadRunner()
         # Child processes (training, and the workers they or the analysis start) run below the GUI.
-        os.environ.setdefault("AVSTUDIO_NICE", "10")
+        os.environ.setdefault("AVSTUDIO_NICE", "19")
         self.processes = SubprocessRunner()
         self.handles: list[JobHandle] = []
         self.finished.connect(self._log_finished)
@@ -99,9 +99,11 @@ class JobManager(QObject):
         handle.quiet = quiet
         return self._track(handle)
 
-    def run_process(self, spec: str, *args, name: str, **kwargs) -> JobHandle:
+    def run_process(self, spec: str, *args, name: str, quiet: bool = False, **kwargs) -> JobHandle:
         """Run "avstudio.module:function" in a child process (long training)."""
-        return self._track(self.processes.submit(spec, *args, name=name, **kwargs))
+        handle = self.processes.submit(spec, *args, name=name, **kwargs)
+        handle.quiet = quiet
+        return self._track(handle)
 
     @property
     def active(self) -> list[JobHandle]:

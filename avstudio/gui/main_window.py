@@ -1173,9 +1173,11 @@ class MainWindow(QMainWindow):
         job = getattr(self, "_eval_job", None)
         if job is not None and not job.state.finished:
             return
-        from avstudio.ml.evaluate import evaluate
-        self._eval_job = self.jobs.run(evaluate, str(self.project.folder), model_id, "cpu", checkpoint=path,
-                                       name=f"Evaluate {model_id} at step {progress.data.get('step')}", quiet=True)
+        # In a child process (niced, like the training): MediaPipe and torch here would hold the GIL
+        # long enough to stall the GUI thread for 100 ms and more.
+        self._eval_job = self.jobs.run_process("avstudio.ml.evaluate:evaluate", str(self.project.folder), model_id,
+                                               "cpu", path, name=f"Evaluate {model_id} at step {progress.data.get('step')}",
+                                               quiet=True)
         self._eval_job.is_eval = True
 
     def _evaluate_run(self, handle) -> None:
@@ -1189,9 +1191,8 @@ class MainWindow(QMainWindow):
             self._eval_job = self.jobs.run(evaluate_voice, str(self.project.folder), model_id, device="cpu",
                                            name=f"Evaluate {model_id}")
         else:
-            from avstudio.ml.evaluate import evaluate
-            self._eval_job = self.jobs.run(evaluate, str(self.project.folder), model_id, "cpu",
-                                           name=f"Evaluate {model_id}")
+            self._eval_job = self.jobs.run_process("avstudio.ml.evaluate:evaluate", str(self.project.folder),
+                                                   model_id, "cpu", name=f"Evaluate {model_id}")
         self._eval_job.is_eval = True
 
     def retarget(self, overrides: dict | None = None, reset: bool = False):
