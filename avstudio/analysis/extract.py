@@ -194,7 +194,7 @@ def extract_range(req: ExtractRequest, progress_cb=None) -> ExtractResult:
 
 def _worker(req_dict: dict, out_file: str, wid: int, q) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from avstudio.jobs.worker import lower_priority
+    from avstudio.core.priority import lower_priority
     lower_priority()
     try:
         last = [0.0]

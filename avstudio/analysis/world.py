@@ -142,7 +142,7 @@ def analyze(x: np.ndarray, fs: int, method: str = "harvest", *, spectra: bool = 
         import multiprocessing as mp
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-        from avstudio.jobs.worker import lower_priority
+        from avstudio.core.priority import lower_priority
 
         pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=lower_priority)
         try:

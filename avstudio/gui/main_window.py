@@ -163,9 +163,8 @@ class MainWindow(QMainWindow):
         self.retarget_view.overrideChosen.connect(lambda over: self.retarget(overrides=over))
         self.retarget_view.resetRequested.connect(lambda: self.retarget(reset=True))
         self.retarget_view.showGenerated.connect(self.toggle_generated)
-        self.center_tabs.currentChanged.connect(
-            lambda _: self._retarget_view_stale and self.refresh_retarget_view())
-        self._retarget_view_stale = True
+        # After the switch is laid out: a tab that has just become current is not "on screen" yet.
+        self.center_tabs.currentChanged.connect(lambda _: QTimer.singleShot(0, self._retarget_tab_shown))
         self._retarget_job = None
         self._adding: dict[str, tuple[str, str]] = {}  # job id → (role, path) of media being read
         self._face_cache: dict = {}
@@ -1221,6 +1220,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Retargeted: {fb['ankles']} frames from the ankles, {fb['nose']} from the nose, "
                                      f"{fb['torso']} from the torso, {fb['none']} without a person.", 10000)
 
+    def _retarget_tab_shown(self) -> None:
+        if self.retarget_view.on_screen():
+            self.refresh_retarget_view()
+            self.refresh_overlay(roles=("source",))
+
     def show_retarget_view(self) -> None:
         self.center_tabs.setCurrentWidget(self.retarget_view)
         self.refresh_retarget_view()
@@ -1241,10 +1245,7 @@ class MainWindow(QMainWindow):
         from avstudio.retarget.project_ops import retarget_stats
 
         if not self.retarget_view.on_screen():
-            self._retarget_view_stale = True
             return
-        self._retarget_view_stale = False
-        self._frame_changed(self.player.frame)  # the view skipped frames while hidden: fetch this one
         rv = self.retarget_view
         src = self._pose_track("source")
         if self.project is None or src is None or self._pose_track("target") is None:

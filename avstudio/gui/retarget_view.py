@@ -140,8 +140,8 @@ class RetargetView(QWidget):
         return self.isVisible() and not self.visibleRegion().isEmpty()
 
     def show_clip_frame(self, role: str, index: int, rgb: np.ndarray) -> None:
-        if not self.on_screen():  # a hidden or covered tab costs nothing per frame
-            return
+        # Always kept current, also while the tab is hidden (a tab just switched to may not count as
+        # visible until it is laid out): showing a picture is cheap (no pixel work, see FramePane).
         if role == "source":
             self.frame = index
             self.panes["source"].set_image(rgb)

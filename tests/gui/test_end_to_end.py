@@ -95,7 +95,9 @@ def test_new_user_walkthrough(window, demo_copy, qtbot, tmp_path):
     w.findChild(QAction, "retarget_view").trigger()
     w.player.seek(120)
     rv = w.retarget_view
-    qtbot.waitUntil(lambda: rv.stats is not None and rv.frame is not None, timeout=10000)
+    qtbot.waitUntil(lambda: rv.stats is not None and rv.frame == 120, timeout=10000)
+    qtbot.waitUntil(lambda: rv.skeletons["source"]._points is not None
+                    and rv.skeletons["normalized"]._points is not None, timeout=5000)
     norm = find_track(w.project, "source", "normalized")
     first = norm.points.copy()
     steps = w.undo_stack.count()
