@@ -111,6 +111,14 @@ class VideoSource:
                 self._cond.notify()
         return cached
 
+    def keyframe_before(self, index: int) -> int:
+        """Index of the keyframe at or before frame ``index`` (``index`` itself when unknown)."""
+        index = self._check_index(index)
+        kf = self._index.keyframe_pts
+        pos = int(np.searchsorted(kf, int(self._index.pts[index]), side="right")) - 1
+        kf_index = self._pts_to_frame.get(int(kf[pos])) if pos >= 0 else None
+        return index if kf_index is None or kf_index > index else kf_index
+
     def _check_index(self, index: int) -> int:
         index = int(index)
         if not 0 <= index < self.frame_count:
