@@ -16,6 +16,7 @@ import numpy as np
 
 from avstudio.core.progress import Progress
 from avstudio.media.errors import check_readable, media_errors
+from avstudio.media.probe import probe
 
 SHORT_CLIP_FRAMES = 1500  # up to this many frames, decoding every frame is quick enough
 
@@ -24,6 +25,7 @@ def thumbnail_strip(path: str | os.PathLike, count: int = 48, height: int = 40) 
     """Job: ``count`` thumbnails ``height`` px high, evenly spaced over the clip, side by side.
     Returns (strip H×(count·w)×3 uint8, duration in seconds)."""
     path = check_readable(path)
+    rotation = probe(path).video.rotation  # phone videos: stored sideways, shown upright
     with media_errors(path, "read"), av.open(str(path)) as container:
         stream = container.streams.video[0]
         tb = float(stream.time_base)
@@ -48,7 +50,7 @@ def thumbnail_strip(path: str | os.PathLike, count: int = 48, height: int = 40) 
             dt = np.abs(slots - t)
             near = dt < best_dt
             if near.any():
-                small = _small(frame, height)
+                small = _small(frame, height, rotation)
                 for i in np.flatnonzero(near):
                     best[i], best_dt[i] = small, dt[i]
             seen += 1
@@ -62,6 +64,10 @@ def thumbnail_strip(path: str | os.PathLike, count: int = 48, height: int = 40) 
     return strip, duration
 
 
-def _small(frame: av.VideoFrame, height: int) -> np.ndarray:
-    width = max(2, int(round(frame.width * height / max(frame.height, 1))) // 2 * 2)
-    return frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+def _small(frame: av.VideoFrame, height: int, rotation: int = 0) -> np.ndarray:
+    sideways = rotation in (90, 270)
+    shown_w, shown_h = (frame.height, frame.width) if sideways else (frame.width, frame.height)
+    width = max(2, int(round(shown_w * height / max(shown_h, 1))) // 2 * 2)
+    w, h = (height, width) if sideways else (width, height)  # scale in storage orientation, then turn
+    arr = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
+    return np.ascontiguousarray(np.rot90(arr, k=rotation // 90)) if rotation else arr

@@ -70,6 +70,19 @@ def test_rotation_is_applied(tmp_path):
     assert info.rotation == 90 and (info.width, info.height) == (48, 64)
     with VideoSource(path) as vs:
         assert vs.get_frame(1).shape == (64, 48, 3)
+        upright = [np.asarray(vs.get_frame(i)) for i in range(3)]
+    # The timeline's thumbnails are upright too: 48x64 shown 40 px high (30 wide), each one of the
+    # clip's frames as displayed (a sideways thumbnail would be 53 px wide and not match).
+    import cv2
+
+    from avstudio.core.progress import run_to_end
+    from avstudio.media.thumbnails import thumbnail_strip
+    strip, _ = run_to_end(thumbnail_strip(path, count=3, height=40))
+    assert strip.shape == (40, 3 * 30, 3)
+    smalls = [cv2.resize(u, (30, 40), interpolation=cv2.INTER_AREA).astype(int) for u in upright]
+    for k in range(3):
+        thumb = strip[:, 30 * k:30 * (k + 1)].astype(int)
+        assert min(np.abs(thumb - sm).mean() for sm in smalls) < 8
 
 
 def test_bad_inputs_give_media_errors(tmp_path, walker, speech):
