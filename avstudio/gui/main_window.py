@@ -706,6 +706,11 @@ class MainWindow(QMainWindow):
         self._adding[handle.id] = (role, str(path))
         return handle
 
+    def _role_taken(self, role: str) -> bool:
+        """The project has media in ``role``, or a file for it is being read (two files dropped at once)."""
+        return bool(self.project and self.project.media_by_role(role)) or \
+            any(r == role for r, _ in self._adding.values())
+
     def _media_read(self, role: str, path: str, handle) -> None:
         what = role.replace("_", " ")
         if handle.state is JobState.FAILED:
@@ -1318,7 +1323,7 @@ class MainWindow(QMainWindow):
             loader.request(src_tb.seconds_to_frame(t))
         if self.preview.active:
             self._show_generated()
-        self._retarget_view_generated()
+            self._retarget_view_generated()
 
     # ---- drag & drop of projects and media anywhere in the window -------------------------------
     def dragEnterEvent(self, event) -> None:
@@ -1332,12 +1337,9 @@ class MainWindow(QMainWindow):
                 if self.maybe_save():
                     self.open_project(path)
                 return
-            suffix = path.suffix.lower()
-            if suffix in AUDIO_SUFFIXES:
-                role = "target_voice" if self.project and self.project.media_by_role("source_voice") else "source_voice"
-            else:
-                role = "target" if self.project and self.project.media_by_role("source") else "source"
-            self.set_media(role, str(path))
+            first, second = ("source_voice", "target_voice") if path.suffix.lower() in AUDIO_SUFFIXES \
+                else ("source", "target")
+            self.set_media(second if self._role_taken(first) else first, str(path))
         event.acceptProposedAction()
 
     # ---- closing ------------------------------------------------------------------------------

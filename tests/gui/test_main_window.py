@@ -137,6 +137,17 @@ def test_drop_media_on_panes_and_save(qtbot, window, tmp_path):
     assert window.project.media_by_role("source").path.endswith("vtest_standing_man_crop.mp4")
 
 
+def test_two_videos_dropped_at_once_become_source_and_target(qtbot, window, tmp_path):
+    window.new_project(tmp_path / "both")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(media(rel)))
+                  for rel in ("body/vtest_standing_man_crop.mp4", "body/vtest_walker_crop.mp4")])
+    window.dropEvent(QDropEvent(window.rect().center().toPointF(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    qtbot.waitUntil(lambda: bool(window.project.media_by_role("target")), timeout=10000)
+    assert window.project.media_by_role("source").path.endswith("vtest_standing_man_crop.mp4")
+    assert window.project.media_by_role("target").path.endswith("vtest_walker_crop.mp4")
+
+
 def test_missing_media_opens_with_relink_message(qtbot, window, demo_copy):
     (demo_copy / "media" / "target-vtest_walker_crop.mp4").unlink()
     assert window.open_project(demo_copy)
