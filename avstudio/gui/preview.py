@@ -61,7 +61,7 @@ class GeneratedPreview(QObject):
     def refresh(self) -> None:
         """Recompute every frame's cache key; render what is missing in the background."""
         from avstudio.ml import checkpoint as ck
-        from avstudio.ml.infer import frame_keys, render_cache
+        from avstudio.ml.infer import render_cache, render_plan
 
         p, norm = self.window.project, self._normalized()
         self.keys, self.cache, self._missing = [], None, 0
@@ -75,9 +75,10 @@ class GeneratedPreview(QObject):
             return
         cfg = json.loads((ckpt / "config.json").read_text())["config"]
         tv = p.media_by_role("target").probe["video"]
-        self.meta = {"size": int(cfg["size"]), "target": (int(tv["width"]), int(tv["height"]))}
-        self.keys = frame_keys(f"{self.model_id}/{ckpt.name}", int(cfg["size"]), norm.points, norm.flags,
-                               bool(cfg["temporal"]))
+        target = (int(tv["width"]), int(tv["height"]))
+        num, den = p.media_by_role("source").probe["video"]["fps"]
+        stage, _, self.keys = render_plan(self.model_id, ckpt.name, cfg, target, norm.points, norm.flags, num / den)
+        self.meta = {"size": int(cfg["size"]), "target": target, "stage": stage}
         self.cache = render_cache(p.folder, self.model_id, ckpt.name)
         self._count_missing()
         self.updated.emit()
@@ -131,12 +132,9 @@ class GeneratedPreview(QObject):
             raw = cv2.imread(str(path)) if path.is_file() else None
             if raw is None:
                 return None
-            from avstudio.retarget.render import fit_transform
+            from avstudio.ml.stage import to_frame
 
-            size, (tw, th) = self.meta["size"], self.meta["target"]
-            _, dx, dy = fit_transform((tw, th), (size, size))
-            x0, y0 = int(round(dx)), int(round(dy))
-            img = cv2.resize(raw[y0:size - y0, x0:size - x0, ::-1], (tw, th), interpolation=cv2.INTER_CUBIC)
+            img = to_frame(raw[..., ::-1], self.meta["stage"], self.meta["target"])
             self._images[key] = img
             while len(self._images) > 256:
                 self._images.popitem(last=False)

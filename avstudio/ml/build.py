@@ -9,6 +9,7 @@ from avstudio.ml.nets.face import FaceResidualGenerator, face_discriminator
 from avstudio.ml.nets.pix2pix import PatchDiscriminator, UNetGenerator
 from avstudio.ml.nets.plate import PlateComposite
 from avstudio.ml.nets.pix2pixhd import GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator
+from avstudio.ml.stage import Stage
 
 
 def g_in_channels(cfg: dict) -> int:
@@ -33,7 +34,11 @@ def build_generator(cfg: dict) -> nn.Module:
     else:
         raise ValueError(f"unknown generator {cfg['arch']!r}")
     init_weights(g)
-    return PlateComposite(g, cfg["size"]) if plate else g
+    if not plate:
+        return g
+    stage = cfg.get("stage")  # set by training; older configs: the whole frame fitted into S×S
+    return PlateComposite(g, tuple(Stage.from_dict(stage, stage["src_size"], cfg["size"]).stage_size) if stage
+                          else (cfg["size"], cfg["size"]))
 
 
 def build_discriminator(cfg: dict) -> nn.Module:

@@ -1,6 +1,7 @@
-"""The training data of a target: its frames and their rendered pose images, fitted into S×S
-(aspect kept, padded), cached as memory-mapped arrays under the project's cache/ (bounded memory;
-rebuilt only when the clip, the pose track or the size changes).
+"""The training data of a target: its frames on the stage (ml/stage.py: the whole frame fitted into
+S×S, or a window following a person who is small in the frame), the S×S windows the model sees and
+their rendered pose images, cached as memory-mapped arrays under the project's cache/ (bounded
+memory; rebuilt only when the clip, the pose track, the size or the stage changes).
 
 Frames whose subject is MISSING are skipped; EDITED and INTERPOLATED poses are used as given. The
 last ~10% of usable frames, as one contiguous block, are held out for evaluation.
@@ -27,26 +28,32 @@ from avstudio.core.progress import Progress
 from avstudio.core.project import Project
 from avstudio.core.tracks import Flag
 from avstudio.media.video import VideoSource
-from avstudio.retarget.render import apply_transform, fit_transform, render_frame
+from avstudio.ml.stage import Stage, crop, fit_stage
 
 MIN_FRAMES = 20
 HELDOUT = 0.1
-RENDER_VERSION = 2  # bump when the pose drawing changes: cached datasets are rebuilt
+RENDER_VERSION = 3  # bump when the pose drawing or the stage changes: cached datasets are rebuilt
 
 
 @dataclass
 class PoseFrameData:
     size: int
-    frames: np.ndarray        # (N, S, S, 3) uint8: target frames, fitted
-    poses: np.ndarray         # (N, S, S, 3) uint8: their pose images
+    stage: Stage
+    frames: np.ndarray        # (N, S, S, 3) uint8: what the model sees of each target frame (its window)
+    poses: np.ndarray         # (N, S, S, 3) uint8: the pose images of those windows
+    stage_frames: np.ndarray  # (N, Hs, Ws, 3) uint8: the whole target frames on the stage
+    windows: np.ndarray       # (N, 2) window top-left corners in stage pixels
     indices: np.ndarray       # (N,) frame index in the clip
-    body: np.ndarray          # (N, 25, 3) BODY_25 points in S×S pixels
+    body: np.ndarray          # (N, 25, 3) BODY_25 points in window pixels
+    stage_body: np.ndarray    # (N, 25, 3) the same in stage pixels
     body_flags: np.ndarray    # (N, 25)
     train_rows: np.ndarray
     held_rows: np.ndarray
-    content: tuple[int, int, int, int]  # x0, y0, x1, y1 of the non-padded area
+    content: tuple[int, int, int, int]  # x0, y0, x1, y1 of the picture on the stage (non-padded area)
     key: str
     src_size: tuple[int, int]
+    src_body: np.ndarray      # (N, 25, 3) source pixels (pose images through another window)
+    src_face: tuple[np.ndarray, np.ndarray] | None
 
     def pair_rows(self, rows: np.ndarray) -> np.ndarray:
         """Rows whose previous clip frame is also in the data (for temporal training)."""
@@ -55,14 +62,23 @@ class PoseFrameData:
         return rows[prev_ok[rows]]
 
     def plate(self, most: int = 200) -> np.ndarray:
-        """The background plate: per-pixel median of (up to ``most``, evenly spaced) training frames."""
+        """The background plate of the stage: per-pixel median of (up to ``most``, evenly spaced)
+        training frames (the moving person is removed)."""
         rows = self.train_rows[np.linspace(0, len(self.train_rows) - 1, min(most, len(self.train_rows))).astype(int)]
-        return np.median(np.asarray(self.frames[rows]), axis=0).round().astype(np.uint8)
+        return np.median(np.asarray(self.stage_frames[rows]), axis=0).round().astype(np.uint8)
+
+    def through(self, row: int, window) -> tuple[np.ndarray, np.ndarray]:
+        """(pose image, frame) of ``row`` seen through another row's window (temporal pairs share one)."""
+        if np.array_equal(window, self.windows[row]):
+            return np.asarray(self.poses[row]), np.asarray(self.frames[row])
+        face = None if self.src_face is None else (self.src_face[0][row], self.src_face[1][row])
+        pose = self.stage.pose_image((self.src_body[row], self.body_flags[row]), face, window)
+        return pose, crop(np.asarray(self.stage_frames[row]), window, self.size)
 
 
-def _key(project: Project, size: int) -> str:
+def _key(project: Project, size: int, stage: Stage) -> str:
     ref, _ = clip_path(project, "target")
-    h = hashlib.sha256(f"{ref.fingerprint}|{size}|{RENDER_VERSION}".encode())
+    h = hashlib.sha256(f"{ref.fingerprint}|{size}|{RENDER_VERSION}|{json.dumps(stage.to_dict())}".encode())
     for layer in ("pose", "face"):
         t = find_track(project, "target", layer)
         if t is not None:
@@ -71,8 +87,16 @@ def _key(project: Project, size: int) -> str:
     return h.hexdigest()[:16]
 
 
-def build_dataset(project: Project, size: int) -> Iterator[Progress]:
-    """Job: the target's training data at ``size``. Returns :class:`PoseFrameData`."""
+def clip_fps(ref) -> float:
+    num, den = ref.probe["video"]["fps"]
+    return num / den
+
+
+def build_dataset(project: Project, size: int, stage: dict | None = None, follow: bool = True) -> Iterator[Progress]:
+    """Job: the target's training data at ``size``, on the stage fitted to the target's pose track
+    (or on ``stage``, a model's saved one). ``follow`` allows a window that follows a small person
+    (models with a background plate: without one, nothing would fill the rest of the frame).
+    Returns :class:`PoseFrameData`."""
     import cv2
 
     if project.folder is None:
@@ -87,13 +111,17 @@ def build_dataset(project: Project, size: int) -> Iterator[Progress]:
         raise UserError(f"Only {len(usable)} frames of the target clip show the person with a usable pose; training "
                         f"needs at least {MIN_FRAMES}. Analyse the target's pose (or fix missing frames) first.")
     share = len(usable) / len(b_fl)
-    key = _key(project, size)
-    cache = Path(project.folder) / "cache" / f"dataset-{key}"
     v = ref.probe["video"]
     src_size = (int(v["width"]), int(v["height"]))
-    tf = fit_transform(src_size, (size, size))
-    x0, y0 = int(round(tf[1])), int(round(tf[2]))
-    content = (x0, y0, size - x0, size - y0)
+    if stage is not None:
+        st = Stage.from_dict(stage, src_size, size)
+    else:
+        st = fit_stage(b_pts, b_fl, src_size, size) if follow else Stage.static(src_size, size)
+    windows = st.windows(b_pts, b_fl, clip_fps(ref))[usable]
+    key = _key(project, size, st)
+    cache = Path(project.folder) / "cache" / f"dataset-{key}"
+    content = st.content
+    sw, sh = st.stage_size
     if not (cache / "meta.json").is_file():
         yield Progress(0, len(usable), "Preparing training data" +
                        (f" (the person is in only {share:.0%} of the target's frames)" if share < 0.5 else ""))
@@ -102,6 +130,9 @@ def build_dataset(project: Project, size: int) -> Iterator[Progress]:
         try:
             frames = np.lib.format.open_memmap(tmp / "frames.npy", "w+", np.uint8, (len(usable), size, size, 3))
             poses = np.lib.format.open_memmap(tmp / "poses.npy", "w+", np.uint8, (len(usable), size, size, 3))
+            # A static stage is the window itself: no second copy of the frames.
+            staged = np.lib.format.open_memmap(tmp / "stage.npy", "w+", np.uint8, (len(usable), sh, sw, 3)) \
+                if st.moving else None
             want = {int(f): r for r, f in enumerate(usable)}
             vs = VideoSource(path, prefetch=0, cache_mb=0)
             try:
@@ -110,22 +141,25 @@ def build_dataset(project: Project, size: int) -> Iterator[Progress]:
                     r = want.get(i)
                     if r is None:
                         continue
-                    canvas = np.zeros((size, size, 3), np.uint8)
-                    w, h = content[2] - content[0], content[3] - content[1]
-                    canvas[content[1]:content[3], content[0]:content[2]] = cv2.resize(
-                        rgb, (w, h), interpolation=cv2.INTER_AREA)
-                    frames[r] = canvas
-                    poses[r] = render_frame((b_pts[i], b_fl[i]), (face[0][i], face[1][i]) if face else None,
-                                            src_size, (size, size), mark_frame=True)
+                    canvas = np.zeros((sh, sw, 3), np.uint8)
+                    x0, y0, x1, y1 = content
+                    canvas[y0:y1, x0:x1] = cv2.resize(rgb, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+                    if staged is not None:
+                        staged[r] = canvas
+                    frames[r] = crop(canvas, windows[r], size)
+                    poses[r] = st.pose_image((b_pts[i], b_fl[i]), (face[0][i], face[1][i]) if face else None,
+                                             windows[r])
                     done += 1
                     if done % 10 == 0:
                         yield Progress(done, len(usable), "Preparing training data")
             finally:
                 vs.close()
-            frames.flush()
-            poses.flush()
-            del frames, poses
-            (tmp / "meta.json").write_text(json.dumps({"indices": usable.tolist(), "size": size}))
+            for a in (frames, poses, staged):
+                if a is not None:
+                    a.flush()
+            del frames, poses, staged
+            (tmp / "meta.json").write_text(json.dumps({"indices": usable.tolist(), "size": size,
+                                                       "stage": st.to_dict()}))
             if cache.exists():
                 shutil.rmtree(cache)
             os.replace(tmp, cache)
@@ -136,9 +170,15 @@ def build_dataset(project: Project, size: int) -> Iterator[Progress]:
     indices = np.asarray(meta["indices"], np.int64)
     n_held = max(1, int(round(HELDOUT * len(indices))))
     rows = np.arange(len(indices))
-    body = apply_transform(b_pts[indices], tf).astype(np.float32)
-    return PoseFrameData(size, np.load(cache / "frames.npy", mmap_mode="r"), np.load(cache / "poses.npy", mmap_mode="r"),
-                         indices, body, b_fl[indices], rows[:-n_held], rows[-n_held:], content, key, src_size)
+    stage_body = st.to_stage(b_pts[indices]).astype(np.float32)
+    body = stage_body.copy()
+    body[..., :2] -= windows[:, None, :]
+    frames = np.load(cache / "frames.npy", mmap_mode="r")
+    staged = np.load(cache / "stage.npy", mmap_mode="r") if st.moving else frames
+    src_face = (face[0][indices], face[1][indices]) if face else None
+    return PoseFrameData(size, st, frames, np.load(cache / "poses.npy", mmap_mode="r"), staged, windows, indices,
+                         body, stage_body, b_fl[indices], rows[:-n_held], rows[-n_held:], content, key, src_size,
+                         b_pts[indices], src_face)
 
 
 def to_tensor(images: np.ndarray):

@@ -1,8 +1,8 @@
 """Evaluation of a checkpoint on the held-out block of the target (reconstruction from its own poses).
 
 Scores, for the model and for a trivial baseline (the mean training frame, which shows no person):
-SSIM and PSNR over the non-padded area, and Everybody Dance Now's pose distance — the pose detected
-on the generated frames by our extractor, compared with the pose they were generated from
+SSIM and PSNR over the whole picture (generated windows pasted into the background plate), and
+Everybody Dance Now's pose distance — the pose detected on the generated frames by our extractor, compared with the pose they were generated from
 (distance / person height, PCK@0.05, PCK@0.1). The detector is pointed at where the input pose
 puts the person (a crop around it, enlarged): at 128 px a whole-frame search misses small people
 even on the real frames (the walker clip: 0 of 13). A person elsewhere or of another size counts as
@@ -28,6 +28,8 @@ from avstudio.ml import checkpoint as ck
 from avstudio.ml.data import build_dataset, to_images, to_tensor
 from avstudio.ml.device import autocast, resolve_device, to_device
 from avstudio.ml.metrics import psnr, ssim
+from avstudio.ml.nets.plate import PlateComposite
+from avstudio.ml.stage import Stage, crop, paste
 from avstudio.ml.train import Trainer
 
 POSE_UPSCALE = 4.0  # generated frames are small (128 px): enlarge before detecting the pose
@@ -42,17 +44,49 @@ def load_generator(project_path: str, model_id: str, device, checkpoint: str | N
     return doc, trainer
 
 
+def stage_of(doc: dict, src_size) -> Stage:
+    """The stage a checkpoint was trained on."""
+    cfg = doc["config"]
+    return Stage.from_dict(cfg.get("stage"), src_size, int(cfg["size"]))
+
+
+def _shift(t: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """Move an image batch by whole pixels (what falls out is dropped, what comes in is black)."""
+    if dx == 0 and dy == 0:
+        return t
+    out = torch.full_like(t, -1.0)
+    h, w = t.shape[-2:]
+    out[..., max(0, dy):h + min(0, dy), max(0, dx):w + min(0, dx)] = \
+        t[..., max(0, -dy):h + min(0, -dy), max(0, -dx):w + min(0, -dx)]
+    return out
+
+
 @torch.no_grad()
-def generate_rows(trainer: Trainer, poses: np.ndarray, device, batch: int = 8, boxes=None) -> np.ndarray:
-    """Generate frames for consecutive pose images (sequentially when temporal). With a face stage,
+def generate_rows(trainer: Trainer, poses: np.ndarray, device, batch: int = 8, boxes=None,
+                  windows: np.ndarray | None = None) -> np.ndarray:
+    """Generate the windows of consecutive frames from their pose images (sequentially when
+    temporal: the previous output, moved into this frame's window, conditions the next). ``windows``
+    (N, 2) say where each sits on the stage (the background plate behind it); with a face stage,
     ``boxes`` (from face_boxes) say where to refine the face."""
     out = []
+    n, size = len(poses), trainer.cfg["size"]
+    windows = np.zeros((n, 2), np.int64) if windows is None else np.asarray(windows)
+    plate = to_images(trainer.G.plate)[0] if isinstance(trainer.G, PlateComposite) else None
     step = 1 if trainer.cfg["temporal"] else batch
     prev = None
-    for i in range(0, len(poses), step):
+    for i in range(0, n, step):
         pose = to_device(to_tensor(poses[i:i + step]), device)
+        back = None
+        if plate is not None:
+            back = to_device(to_tensor(np.stack([crop(plate, w, size) for w in windows[i:i + step]])), device)
         with autocast(device):
-            fake = trainer.generate(pose, prev) if trainer.cfg["temporal"] else trainer.generate(pose)
+            if trainer.cfg["temporal"]:
+                if prev is not None:
+                    dx, dy = (windows[i - 1] - windows[i]).tolist()
+                    prev = _shift(prev, int(dx), int(dy))
+                fake = trainer.generate(pose, prev, plate=back)
+            else:
+                fake = trainer.generate(pose, plate=back)
         fake = fake.float()
         prev = fake
         if trainer.face_g is not None and boxes is not None:
@@ -61,36 +95,45 @@ def generate_rows(trainer: Trainer, poses: np.ndarray, device, batch: int = 8, b
     return np.concatenate(out)
 
 
+def paste_stage(trainer: Trainer, stage: Stage, windows: np.ndarray, crops: np.ndarray) -> np.ndarray:
+    """Generated windows pasted into the stage's background plate (black without one): whole frames."""
+    w, h = stage.stage_size
+    plate = to_images(trainer.G.plate)[0] if isinstance(trainer.G, PlateComposite) else np.zeros((h, w, 3), np.uint8)
+    return np.stack([paste(plate.copy(), c, win) for c, win in zip(crops, windows)])
+
+
 def _crop(img, content):
     x0, y0, x1, y1 = content
     return img[y0:y1, x0:x1]
 
 
 def _hints(data, rows) -> list:
-    """Where each held-out person should be (the box of its input pose, in the crops' pixels): the
-    detector looks there, on generated, real and baseline frames alike."""
+    """Where each held-out person should be (the box of its input pose, in the stage picture's
+    pixels): the detector looks there, on generated, real and baseline frames alike."""
     out = []
     for r in rows:
         ok = data.body_flags[r] != Flag.MISSING
         if ok.sum() < 4:
             out.append(None)
             continue
-        p = data.body[r][ok, :2] - np.asarray(data.content[:2], np.float32)
+        p = data.stage_body[r][ok, :2] - np.asarray(data.content[:2], np.float32)
         (x0, y0), (x1, y1) = p.min(0), p.max(0)
         out.append(((x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0, 1.0)))
     return out
 
 
 def score(frames: np.ndarray, real: np.ndarray, data, rows) -> dict:
+    """Whole stage frames (generated or baseline) against the real ones, over the picture's area."""
     x0, y0, x1, y1 = data.content
     crops = [_crop(f, data.content) for f in frames]
     s = float(np.mean([ssim(c, _crop(r, data.content)) for c, r in zip(crops, real)]))
     p = float(np.mean([psnr(c, _crop(r, data.content)) for c, r in zip(crops, real)]))
-    pts, fl = extract_frames(crops, "pose", upscale=POSE_UPSCALE, hints=_hints(data, rows))
+    # The person is about S / 1.3 px tall on the stage: enlarge to ≈4x that at 128 px.
+    pts, fl = extract_frames(crops, "pose", upscale=POSE_UPSCALE * 128 / data.size, hints=_hints(data, rows))
     pts[..., 0] += x0
     pts[..., 1] += y0
     b_pts, b_fl = map_points(pts, fl, "mediapipe33->body25")
-    pose = compare(data.body[rows], data.body_flags[rows], b_pts, b_fl)
+    pose = compare(data.stage_body[rows], data.body_flags[rows], b_pts, b_fl)
     return {"ssim": s, "psnr": p, "pose_distance": pose.distance, "pck_005": pose.pck_005, "pck_010": pose.pck_010,
             "frames_without_person": pose.frames_missing}
 
@@ -102,19 +145,20 @@ def evaluate(project_path: str, model_id: str, device: str = "auto", checkpoint:
     project = load_project(project_path)
     yield Progress(0, 4, "Loading the model")
     doc, trainer = load_generator(project_path, model_id, dev, checkpoint)
-    data = yield from build_dataset(project, doc["config"]["size"])
+    data = yield from build_dataset(project, doc["config"]["size"], doc["config"].get("stage") or {"moving": False})
     rows = data.held_rows
-    real = np.asarray(data.frames[rows])
+    real = np.asarray(data.stage_frames[rows])
     yield Progress(1, 4, f"Generating {len(rows)} held-out frames")
     boxes = None
     if trainer.face_g is not None:
         from avstudio.ml.face_stage import face_boxes
         boxes = face_boxes(data.body[rows], data.body_flags[rows], data.size)
-    fake = generate_rows(trainer, np.asarray(data.poses[rows]), dev, boxes=boxes)
+    crops = generate_rows(trainer, np.asarray(data.poses[rows]), dev, boxes=boxes, windows=data.windows[rows])
+    fake = paste_stage(trainer, data.stage, data.windows[rows], crops)
     yield Progress(2, 4, "Scoring the model")
     model_scores = score(fake, real, data, rows)
     yield Progress(3, 4, "Scoring the mean-frame baseline")
-    mean = np.asarray(data.frames[data.train_rows]).mean(0).round().astype(np.uint8)
+    mean = np.asarray(data.stage_frames[data.train_rows]).mean(0).round().astype(np.uint8)
     base_scores = score(np.repeat(mean[None], len(rows), 0), real, data, rows)
     metrics = {"step": doc["step"], "heldout_frames": [int(data.indices[rows[0]]), int(data.indices[rows[-1]])],
                "model": model_scores, "baseline_mean_frame": base_scores}

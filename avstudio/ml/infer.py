@@ -24,11 +24,15 @@ from avstudio.media.audio import Audio, load_audio
 from avstudio.media.export import ExportSettings, export_video
 from avstudio.ml.data import RENDER_VERSION
 from avstudio.ml.device import resolve_device
-from avstudio.ml.evaluate import generate_rows, load_generator
+from avstudio.ml.evaluate import generate_rows, load_generator, paste_stage
+from avstudio.ml.stage import Stage, to_frame
 from avstudio.retarget.render import render_frame
 
 
-def frame_keys(ckpt: str, size: int, pts: np.ndarray, flags: np.ndarray, temporal: bool) -> list[str]:
+def frame_keys(ckpt: str, size: int, pts: np.ndarray, flags: np.ndarray, temporal: bool,
+               windows: np.ndarray | None = None) -> list[str]:
+    """One cache key per frame: what it is generated from (its pose, the previous one for temporal
+    models, and where its window sits on the stage)."""
     keys = []
     for i in range(len(pts)):
         h = hashlib.sha1(f"{ckpt}|{size}|{RENDER_VERSION}".encode())
@@ -37,8 +41,19 @@ def frame_keys(ckpt: str, size: int, pts: np.ndarray, flags: np.ndarray, tempora
                 p = np.where((flags[j] != Flag.MISSING)[:, None], pts[j], 0)
                 h.update(np.round(p, 2).astype(np.float32).tobytes())
                 h.update(flags[j].tobytes())
+                if windows is not None:
+                    h.update(np.asarray(windows[j], np.int64).tobytes())
         keys.append(h.hexdigest())
     return keys
+
+
+def render_plan(model_id: str, ckpt_name: str, cfg: dict, target_size, pts: np.ndarray, flags: np.ndarray,
+                fps: float) -> tuple[Stage, np.ndarray, list[str]]:
+    """(stage, windows, cache keys) of a normalized pose track (target-frame pixels) for a model."""
+    stage = Stage.from_dict(cfg.get("stage"), target_size, int(cfg["size"]))
+    windows = stage.windows(pts, flags, fps)
+    return stage, windows, frame_keys(f"{model_id}/{ckpt_name}", int(cfg["size"]), pts, flags,
+                                      bool(cfg["temporal"]), windows)
 
 
 LAYOUTS = ("generated", "side_by_side", "pose_overlay")
@@ -76,7 +91,8 @@ def render(project_path: str, model_id: str, out: str | None = None, audio: str 
     ckpt_name = Path(doc["path"]).name
     cache = render_cache(project_path, model_id, ckpt_name)
     cache.mkdir(parents=True, exist_ok=True)
-    keys = frame_keys(f"{model_id}/{ckpt_name}", size, pts, flags, doc["config"]["temporal"])
+    fps = Fraction(*sref.probe["video"]["fps"])
+    stage, windows, keys = render_plan(model_id, ckpt_name, doc["config"], t_size, pts, flags, float(fps))
     todo = [i for i, k in enumerate(keys) if not (cache / f"{k}.png").is_file()]
     generated = 0
     # Temporal models need the previous generated frame: generate runs of consecutive frames.
@@ -86,16 +102,15 @@ def render(project_path: str, model_id: str, out: str | None = None, audio: str 
         while j + 1 < len(todo) and todo[j + 1] == todo[j] + 1 and j - i < 31:
             j += 1
         frames_idx = todo[i:j + 1]
-        poses = np.stack([render_frame((pts[f], flags[f]), None, t_size, (size, size), mark_frame=True)
-                          for f in frames_idx])
+        poses = np.stack([stage.pose_image((pts[f], flags[f]), None, windows[f]) for f in frames_idx])
         boxes = None
         if trainer.face_g is not None:
             from avstudio.ml.face_stage import face_boxes
-            from avstudio.retarget.render import apply_transform, fit_transform
-            boxes = face_boxes(apply_transform(pts[frames_idx], fit_transform(t_size, (size, size))),
-                               flags[frames_idx], size)
-        fakes = generate_rows(trainer, poses, dev, boxes=boxes)
-        for f, img in zip(frames_idx, fakes):
+            body = stage.to_stage(pts[frames_idx])
+            body[..., :2] -= windows[frames_idx][:, None, :]
+            boxes = face_boxes(body, flags[frames_idx], size)
+        crops = generate_rows(trainer, poses, dev, boxes=boxes, windows=windows[frames_idx])
+        for f, img in zip(frames_idx, paste_stage(trainer, stage, windows[frames_idx], crops)):
             cv2.imwrite(str(cache / f"{keys[f]}.png"), img[..., ::-1])
         generated += len(frames_idx)
         i = j + 1
@@ -105,16 +120,11 @@ def render(project_path: str, model_id: str, out: str | None = None, audio: str 
               "cache": str(cache)}
     if out is None:
         return result
-    from avstudio.retarget.render import fit_transform
-
-    s, dx, dy = fit_transform(t_size, (size, size))
-    x0, y0 = int(round(dx)), int(round(dy))
     out_h = height or t_size[1]
     out_w = int(round(t_size[0] * out_h / t_size[1] / 2)) * 2
 
     def generated(i, k):
-        img = cv2.imread(str(cache / f"{k}.png"))[..., ::-1]
-        img = cv2.resize(img[y0:size - y0, x0:size - x0], (out_w, out_h), interpolation=cv2.INTER_CUBIC)
+        img = to_frame(cv2.imread(str(cache / f"{k}.png"))[..., ::-1], stage, (out_w, out_h))
         if layout == "pose_overlay":
             img = np.ascontiguousarray(img)
             overlay = render_frame((pts[i], flags[i]), None, t_size, (out_w, out_h))
@@ -139,7 +149,6 @@ def render(project_path: str, model_id: str, out: str | None = None, audio: str 
         finally:
             src.close()
 
-    fps = Fraction(*sref.probe["video"]["fps"])
     track_audio = None
     if audio == "clip":
         if sref.probe.get("audio"):

@@ -31,6 +31,7 @@ from avstudio.ml.data import build_dataset, to_images, to_tensor
 from avstudio.ml.device import autocast, prepare_module, resolve_device, to_device
 from avstudio.ml.losses import VGGLoss, feature_matching, lsgan
 from avstudio.ml.presets import preset_config
+from avstudio.ml.stage import crop
 
 
 def lr_at(cfg: dict, step: int, base: float) -> float:
@@ -228,23 +229,24 @@ def _augment(images: list[np.ndarray], rng: np.random.Generator, scale: float, s
 
 def _batch(data, rows: np.ndarray, seed: int, step: int, rank: int, temporal: bool, aug: dict | None = None,
            plate: np.ndarray | None = None):
-    """(pose, frame, previous pose, previous frame, row, plate): the plate is None unless this
-    sample was augmented (then it is the background plate warped like the frame)."""
+    """(pose, frame, previous pose, previous frame, row, plate): the plate is the background behind
+    this sample's window (None without a stage ``plate``); a temporal pair is seen through one window,
+    and augmentation warps every image of the sample alike."""
     rng = np.random.default_rng([seed, step, rank])
     r = int(rows[rng.integers(len(rows))])
+    window = data.windows[r]
     ims = [data.poses[r:r + 1], data.frames[r:r + 1]]
     if temporal:
-        ims += [data.poses[r - 1:r], data.frames[r - 1:r]]
-    warped_plate = None
+        ims += [im[None] for im in data.through(r - 1, window)]
+    if plate is not None:
+        ims.append(crop(plate, window, data.size)[None])
     if aug and rng.random() < aug.get("p", 1.0):
-        extra = [plate[None]] if plate is not None else []
-        ims = _augment(ims + extra, rng, aug.get("scale", 0.0), aug.get("shift", 0.0))
-        if plate is not None:
-            warped_plate = to_tensor(np.asarray(ims.pop()))
+        ims = _augment(ims, rng, aug.get("scale", 0.0), aug.get("shift", 0.0))
+    back = to_tensor(np.asarray(ims.pop())) if plate is not None else None
     t = [to_tensor(np.asarray(im)) for im in ims]
     if temporal:
-        return t[0], t[1], t[2], t[3], r, warped_plate
-    return t[0], t[1], None, None, r, warped_plate
+        return t[0], t[1], t[2], t[3], r, back
+    return t[0], t[1], None, None, r, back
 
 
 def new_model_id() -> str:
@@ -279,7 +281,10 @@ def train(project_path: str, preset: str = "preview", steps: int | None = None, 
     model_dir = models_dir / model_id
     if world > 1 and rank != 0:
         torch.distributed.barrier()  # rank 0 builds the cached dataset first
-    data = yield from build_dataset(project, cfg["size"])
+    # A resumed run keeps the stage it was trained on (older models: the whole frame).
+    data = yield from build_dataset(project, cfg["size"], (cfg.get("stage") or {"moving": False}) if resume else None,
+                                    follow=bool(cfg.get("plate")))
+    cfg["stage"] = data.stage.to_dict()
     if world > 1 and rank == 0:
         torch.distributed.barrier()
     rows = data.pair_rows(data.train_rows) if cfg["temporal"] else data.train_rows
@@ -288,11 +293,11 @@ def train(project_path: str, preset: str = "preview", steps: int | None = None, 
     torch.manual_seed(seed)
     try:
         trainer = Trainer(cfg, dev, compile=compile, vgg_weights=vgg_weights)
-        plate_img = data.plate() if cfg.get("plate") else None
-        if plate_img is not None:
-            trainer.G.set_plate(to_tensor(plate_img).to(dev))  # a resumed run loads the saved one
+        if cfg.get("plate"):
+            trainer.G.set_plate(to_tensor(data.plate()).to(dev))  # a resumed run loads the saved one
         if ckpt_doc is not None:
             trainer.load(tensors, ckpt_doc["optim"], ckpt_doc["path"])
+        plate_img = to_images(trainer.G.plate)[0] if cfg.get("plate") else None  # the stage's background
         main_steps = cfg["steps"]
         face_steps = int(cfg.get("face_steps", 0)) if cfg.get("face") else 0
         total = main_steps + face_steps

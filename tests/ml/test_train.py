@@ -22,7 +22,8 @@ from avstudio.gui.app import DEMO
 from avstudio.jobs.thread_runner import ThreadRunner
 from avstudio.media.probe import probe
 from avstudio.ml import checkpoint as ck
-from avstudio.ml.evaluate import evaluate, generate_rows, load_generator
+from avstudio.ml.data import build_dataset, to_images
+from avstudio.ml.evaluate import evaluate, load_generator
 from avstudio.ml.infer import render
 from avstudio.ml.train import train
 from avstudio.retarget.project_ops import retarget
@@ -101,9 +102,13 @@ def test_checkpoint_in_a_fresh_process_renders_identical_frames(project):
     assert out.returncode == 0, out.stderr[-2000:]
     there = {p.name: cv2.imread(str(p)) for p in cache.glob("*.png")}
     # Frames without a subject share one input (an empty pose), hence one cached image.
-    from avstudio.ml.infer import frame_keys
-    norm = find_track(load_project(project), "source", "normalized")
-    unique = len(set(frame_keys(f"short/{doc['path'].split('/')[-1]}", 128, norm.points, norm.flags, False)))
+    from avstudio.ml.infer import render_plan
+    p = load_project(project)
+    norm = find_track(p, "source", "normalized")
+    tv, sv = p.media_by_role("target").probe["video"], p.media_by_role("source").probe["video"]
+    _, _, keys = render_plan("short", doc["path"].split("/")[-1], doc["config"], (tv["width"], tv["height"]),
+                             norm.points, norm.flags, sv["fps"][0] / sv["fps"][1])
+    unique = len(set(keys))
     assert here.keys() == there.keys() and len(here) == unique > 150
     assert all(np.array_equal(here[k], there[k]) for k in here)
 
@@ -189,6 +194,29 @@ def test_too_few_frames_is_a_clear_error(project, tmp_path):
     save_project(p)
     with pytest.raises(UserError, match="Only 12 frames"):
         run_to_end(train(str(folder), steps=5))
+
+
+def test_the_small_walker_is_seen_through_a_window_pasted_into_the_plate(project):
+    """The demo's target walks across a wide shot: the model sees a window that follows her, and the
+    generated window is pasted into the background plate of the whole frame."""
+    doc, trainer = load_generator(str(project), "short", torch.device("cpu"))
+    data = run_to_end(build_dataset(load_project(project), 128, doc["config"]["stage"]))
+    st = data.stage
+    assert st.moving and doc["config"]["stage"] == st.to_dict()
+    assert data.stage_frames.shape[1:3] == (st.stage_size[1], st.stage_size[0]) and st.stage_size[0] > 128
+    ok = data.body_flags != Flag.MISSING
+    inside = data.body[..., :2][ok]
+    assert np.percentile(inside, 1) >= 0 and np.percentile(inside, 99) <= 128  # she is in her window
+    heights = [np.ptp(b[f, 1]) for b, f in zip(data.body, ok)]
+    assert np.median(heights) > 128 / 2  # > 64 px of 128, where the whole frame fitted gave her ≈ 30
+    # A rendered frame is the whole stage: the plate outside the window, the model inside.
+    result = run_to_end(render(str(project), "short"))
+    img = cv2.imread(str(next(Path(result["cache"]).glob("*.png"))))[..., ::-1]
+    plate = to_images(trainer.G.plate)[0]
+    assert img.shape == plate.shape
+    differs = np.abs(img.astype(int) - plate).sum(2) > 0
+    ys, xs = np.nonzero(differs)
+    assert 0 < differs.sum() and np.ptp(xs) < 128 and np.ptp(ys) < 128  # only one window's square changed
 
 
 def test_evaluate_writes_metrics(project):
