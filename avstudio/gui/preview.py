@@ -10,7 +10,6 @@ import json
 from collections import OrderedDict
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -77,8 +76,10 @@ class GeneratedPreview(QObject):
         tv = p.media_by_role("target").probe["video"]
         target = (int(tv["width"]), int(tv["height"]))
         num, den = p.media_by_role("source").probe["video"]["fps"]
-        stage, _, self.keys = render_plan(self.model_id, ckpt.name, cfg, target, norm.points, norm.flags, num / den)
-        self.meta = {"size": int(cfg["size"]), "target": target, "stage": stage}
+        stage, windows, self.keys = render_plan(self.model_id, ckpt.name, cfg, target, norm.points, norm.flags,
+                                                num / den)
+        self.meta = {"size": int(cfg["size"]), "target": target, "stage": stage, "windows": windows,
+                     "background": None}
         self.cache = render_cache(p.folder, self.model_id, ckpt.name)
         self._count_missing()
         self.updated.emit()
@@ -128,13 +129,16 @@ class GeneratedPreview(QObject):
         key = self.keys[frame]
         img = self._images.get(key)
         if img is None:
-            path = self.cache / f"{key}.png"
-            raw = cv2.imread(str(path)) if path.is_file() else None
-            if raw is None:
-                return None
-            from avstudio.ml.stage import to_frame
+            from avstudio.ml.infer import generated_frame, load_background
 
-            img = to_frame(raw[..., ::-1], self.meta["stage"], self.meta["target"])
+            if self.meta["background"] is None:  # written by the first render of this checkpoint
+                self.meta["background"] = load_background(self.cache, self.meta["target"])
+                if self.meta["background"] is None:
+                    return None
+            img = generated_frame(self.cache, key, self.meta["windows"][frame], self.meta["stage"],
+                                  self.meta["background"])
+            if img is None:
+                return None
             self._images[key] = img
             while len(self._images) > 256:
                 self._images.popitem(last=False)

@@ -32,7 +32,7 @@ from avstudio.ml.stage import Stage, crop, fit_stage
 
 MIN_FRAMES = 20
 HELDOUT = 0.1
-RENDER_VERSION = 3  # bump when the pose drawing or the stage changes: cached datasets are rebuilt
+RENDER_VERSION = 4  # bump when the pose drawing or the stage changes: cached datasets are rebuilt
 
 
 @dataclass
@@ -54,6 +54,7 @@ class PoseFrameData:
     src_size: tuple[int, int]
     src_body: np.ndarray      # (N, 25, 3) source pixels (pose images through another window)
     src_face: tuple[np.ndarray, np.ndarray] | None
+    folder: Path
 
     def pair_rows(self, rows: np.ndarray) -> np.ndarray:
         """Rows whose previous clip frame is also in the data (for temporal training)."""
@@ -66,6 +67,11 @@ class PoseFrameData:
         training frames (the moving person is removed)."""
         rows = self.train_rows[np.linspace(0, len(self.train_rows) - 1, min(most, len(self.train_rows))).astype(int)]
         return np.median(np.asarray(self.stage_frames[rows]), axis=0).round().astype(np.uint8)
+
+    def background(self) -> np.ndarray:
+        """The background plate at (up to) full resolution: the per-pixel median of up to
+        BACKGROUND_FRAMES training frames, at most BACKGROUND_MAX px wide or high."""
+        return np.load(self.folder / "background.npy")
 
     def through(self, row: int, window) -> tuple[np.ndarray, np.ndarray]:
         """(pose image, frame) of ``row`` seen through another row's window (temporal pairs share one)."""
@@ -85,6 +91,19 @@ def _key(project: Project, size: int, stage: Stage) -> str:
             for name in sorted(t.arrays):
                 h.update(t.arrays[name].tobytes())
     return h.hexdigest()[:16]
+
+
+BACKGROUND_FRAMES = 48    # frames whose median is the full-resolution background
+BACKGROUND_MAX = 1280     # px, its longest side at most (never enlarged)
+
+
+def held_count(n: int) -> int:
+    return max(1, int(round(HELDOUT * n)))
+
+
+def background_size(src_size) -> tuple[int, int]:
+    k = min(1.0, BACKGROUND_MAX / max(src_size))
+    return int(round(src_size[0] * k)), int(round(src_size[1] * k))
 
 
 def clip_fps(ref) -> float:
@@ -122,9 +141,12 @@ def build_dataset(project: Project, size: int, stage: dict | None = None, follow
     cache = Path(project.folder) / "cache" / f"dataset-{key}"
     content = st.content
     sw, sh = st.stage_size
+    notes = [f"the person is in only {share:.0%} of the target's frames"] if share < 0.5 else []
+    if st.moving:  # say why the samples show a square around the person, not the whole frame
+        notes.append(f"the person is small in the frame: the model looks at a {st.side:.0f} px square that "
+                     f"follows them, the rest comes from the background")
     if not (cache / "meta.json").is_file():
-        yield Progress(0, len(usable), "Preparing training data" +
-                       (f" (the person is in only {share:.0%} of the target's frames)" if share < 0.5 else ""))
+        yield Progress(0, len(usable), "Preparing training data" + (f" ({'; '.join(notes)})" if notes else ""))
         tmp = cache.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
@@ -134,6 +156,10 @@ def build_dataset(project: Project, size: int, stage: dict | None = None, follow
             staged = np.lib.format.open_memmap(tmp / "stage.npy", "w+", np.uint8, (len(usable), sh, sw, 3)) \
                 if st.moving else None
             want = {int(f): r for r, f in enumerate(usable)}
+            n_train = len(usable) - held_count(len(usable))
+            bg_rows = set(np.linspace(0, n_train - 1, min(BACKGROUND_FRAMES, n_train)).astype(int).tolist())
+            bg_size = background_size(src_size)
+            bg_frames = []
             vs = VideoSource(path, prefetch=0, cache_mb=0)
             try:
                 done = 0
@@ -141,6 +167,9 @@ def build_dataset(project: Project, size: int, stage: dict | None = None, follow
                     r = want.get(i)
                     if r is None:
                         continue
+                    if r in bg_rows:
+                        bg_frames.append(rgb if bg_size == src_size else
+                                         cv2.resize(rgb, bg_size, interpolation=cv2.INTER_AREA))
                     canvas = np.zeros((sh, sw, 3), np.uint8)
                     x0, y0, x1, y1 = content
                     canvas[y0:y1, x0:x1] = cv2.resize(rgb, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
@@ -158,6 +187,8 @@ def build_dataset(project: Project, size: int, stage: dict | None = None, follow
                 if a is not None:
                     a.flush()
             del frames, poses, staged
+            np.save(tmp / "background.npy", np.median(np.stack(bg_frames), axis=0).round().astype(np.uint8))
+            del bg_frames
             (tmp / "meta.json").write_text(json.dumps({"indices": usable.tolist(), "size": size,
                                                        "stage": st.to_dict()}))
             if cache.exists():
@@ -168,7 +199,7 @@ def build_dataset(project: Project, size: int, stage: dict | None = None, follow
             raise
     meta = json.loads((cache / "meta.json").read_text())
     indices = np.asarray(meta["indices"], np.int64)
-    n_held = max(1, int(round(HELDOUT * len(indices))))
+    n_held = held_count(len(indices))
     rows = np.arange(len(indices))
     stage_body = st.to_stage(b_pts[indices]).astype(np.float32)
     body = stage_body.copy()
@@ -178,7 +209,7 @@ def build_dataset(project: Project, size: int, stage: dict | None = None, follow
     src_face = (face[0][indices], face[1][indices]) if face else None
     return PoseFrameData(size, st, frames, np.load(cache / "poses.npy", mmap_mode="r"), staged, windows, indices,
                          body, stage_body, b_fl[indices], rows[:-n_held], rows[-n_held:], content, key, src_size,
-                         b_pts[indices], src_face)
+                         b_pts[indices], src_face, cache)
 
 
 def to_tensor(images: np.ndarray):

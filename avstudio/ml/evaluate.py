@@ -63,12 +63,14 @@ def _shift(t: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
 
 @torch.no_grad()
 def generate_rows(trainer: Trainer, poses: np.ndarray, device, batch: int = 8, boxes=None,
-                  windows: np.ndarray | None = None) -> np.ndarray:
+                  windows: np.ndarray | None = None, layers: bool = False) -> np.ndarray:
     """Generate the windows of consecutive frames from their pose images (sequentially when
     temporal: the previous output, moved into this frame's window, conditions the next). ``windows``
     (N, 2) say where each sits on the stage (the background plate behind it); with a face stage,
-    ``boxes`` (from face_boxes) say where to refine the face."""
+    ``boxes`` (from face_boxes) say where to refine the face. ``layers``: RGBA (N, S, S, 4), the
+    colour and the mask (opaque for models without a plate) instead of the composite."""
     out = []
+    plated = isinstance(trainer.G, PlateComposite)
     n, size = len(poses), trainer.cfg["size"]
     windows = np.zeros((n, 2), np.int64) if windows is None else np.asarray(windows)
     plate = to_images(trainer.G.plate)[0] if isinstance(trainer.G, PlateComposite) else None
@@ -80,18 +82,24 @@ def generate_rows(trainer: Trainer, poses: np.ndarray, device, batch: int = 8, b
         if plate is not None:
             back = to_device(to_tensor(np.stack([crop(plate, w, size) for w in windows[i:i + step]])), device)
         with autocast(device):
-            if trainer.cfg["temporal"]:
-                if prev is not None:
-                    dx, dy = (windows[i - 1] - windows[i]).tolist()
-                    prev = _shift(prev, int(dx), int(dy))
-                fake = trainer.generate(pose, prev, plate=back)
+            if trainer.cfg["temporal"] and prev is not None:
+                dx, dy = (windows[i - 1] - windows[i]).tolist()
+                prev = _shift(prev, int(dx), int(dy))
+            if layers and plated:
+                fake, colour, mask = trainer.generate_layers(pose, prev, back)
             else:
-                fake = trainer.generate(pose, plate=back)
-        fake = fake.float()
+                fake = trainer.generate(pose, prev, plate=back)
+                colour, mask = fake, torch.ones_like(fake[:, :1])
+        fake, colour = fake.float(), colour.float()
         prev = fake
         if trainer.face_g is not None and boxes is not None:
             fake = trainer.refine_faces(fake, pose, boxes[i:i + step])
-        out.append(to_images(fake))
+            colour = fake if not plated else trainer.refine_faces(colour, pose, boxes[i:i + step])
+        if layers:
+            alpha = (mask.float().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+            out.append(np.concatenate([to_images(colour), alpha], axis=3))
+        else:
+            out.append(to_images(fake))
     return np.concatenate(out)
 
 

@@ -8,6 +8,7 @@ a keypoint edit only the frames whose input changed are generated again.
 from __future__ import annotations
 
 import hashlib
+import os
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
@@ -16,16 +17,18 @@ import cv2
 import numpy as np
 
 from avstudio.analysis.project_ops import clip_path, require_track
+from avstudio.core.atomic import TEMP_PREFIX
 from avstudio.core.errors import UserError
 from avstudio.core.progress import Progress
 from avstudio.core.store import load_project
 from avstudio.core.tracks import Flag
 from avstudio.media.audio import Audio, load_audio
 from avstudio.media.export import ExportSettings, export_video
-from avstudio.ml.data import RENDER_VERSION
+from avstudio.ml.data import RENDER_VERSION, to_images
 from avstudio.ml.device import resolve_device
-from avstudio.ml.evaluate import generate_rows, load_generator, paste_stage
-from avstudio.ml.stage import Stage, to_frame
+from avstudio.ml.evaluate import generate_rows, load_generator
+from avstudio.ml.nets.plate import PlateComposite
+from avstudio.ml.stage import Stage, compose, to_frame
 from avstudio.retarget.render import render_frame
 
 
@@ -54,6 +57,43 @@ def render_plan(model_id: str, ckpt_name: str, cfg: dict, target_size, pts: np.n
     windows = stage.windows(pts, flags, fps)
     return stage, windows, frame_keys(f"{model_id}/{ckpt_name}", int(cfg["size"]), pts, flags,
                                       bool(cfg["temporal"]), windows)
+
+
+BACKGROUND = "background.png"  # in a render cache: what the generated windows are laid over
+
+
+def _write_background(trainer, stage: Stage, cache: Path) -> None:
+    """The background of a checkpoint's frames, once per cache: the full-resolution plate; for
+    models from before it, the model's plate enlarged; black for models without a plate."""
+    path = cache / BACKGROUND
+    if path.is_file():
+        return
+    if trainer.background is not None:
+        bg = trainer.background.numpy()
+    elif isinstance(trainer.G, PlateComposite):
+        bg = to_frame(to_images(trainer.G.plate)[0], stage, stage.src_size)
+    else:
+        bg = np.zeros((stage.src_size[1], stage.src_size[0], 3), np.uint8)
+    tmp = cache / f"{TEMP_PREFIX}{BACKGROUND}"
+    cv2.imwrite(str(tmp), bg[..., ::-1])
+    os.replace(tmp, path)
+
+
+def load_background(cache: Path, out_size: tuple[int, int]) -> np.ndarray | None:
+    """A render cache's background at ``out_size`` (w, h), or None when there is none yet."""
+    img = cv2.imread(str(cache / BACKGROUND))
+    if img is None:
+        return None
+    shrink = out_size[0] < img.shape[1]
+    return cv2.resize(img[..., ::-1], out_size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+
+
+def generated_frame(cache: Path, key: str, window, stage: Stage, background: np.ndarray) -> np.ndarray | None:
+    """One cached generated window laid over ``background`` (from load_background), or None."""
+    img = cv2.imread(str(cache / f"{key}.png"), cv2.IMREAD_UNCHANGED)
+    if img is None or img.ndim != 3 or img.shape[2] != 4:
+        return None
+    return compose(background, img[..., [2, 1, 0, 3]], window, stage)
 
 
 LAYOUTS = ("generated", "side_by_side", "pose_overlay")
@@ -93,6 +133,7 @@ def render(project_path: str, model_id: str, out: str | None = None, audio: str 
     cache.mkdir(parents=True, exist_ok=True)
     fps = Fraction(*sref.probe["video"]["fps"])
     stage, windows, keys = render_plan(model_id, ckpt_name, doc["config"], t_size, pts, flags, float(fps))
+    _write_background(trainer, stage, cache)
     todo = [i for i, k in enumerate(keys) if not (cache / f"{k}.png").is_file()]
     generated = 0
     # Temporal models need the previous generated frame: generate runs of consecutive frames.
@@ -109,9 +150,9 @@ def render(project_path: str, model_id: str, out: str | None = None, audio: str 
             body = stage.to_stage(pts[frames_idx])
             body[..., :2] -= windows[frames_idx][:, None, :]
             boxes = face_boxes(body, flags[frames_idx], size)
-        crops = generate_rows(trainer, poses, dev, boxes=boxes, windows=windows[frames_idx])
-        for f, img in zip(frames_idx, paste_stage(trainer, stage, windows[frames_idx], crops)):
-            cv2.imwrite(str(cache / f"{keys[f]}.png"), img[..., ::-1])
+        layers = generate_rows(trainer, poses, dev, boxes=boxes, windows=windows[frames_idx], layers=True)
+        for f, img in zip(frames_idx, layers):
+            cv2.imwrite(str(cache / f"{keys[f]}.png"), img[..., [2, 1, 0, 3]])  # colour + mask as alpha
         generated += len(frames_idx)
         i = j + 1
         yield Progress(generated, max(1, len(todo)), f"Generated {generated}/{len(todo)} frames "
@@ -122,9 +163,12 @@ def render(project_path: str, model_id: str, out: str | None = None, audio: str 
         return result
     out_h = height or t_size[1]
     out_w = int(round(t_size[0] * out_h / t_size[1] / 2)) * 2
+    background = load_background(cache, (out_w, out_h))
 
     def generated(i, k):
-        img = to_frame(cv2.imread(str(cache / f"{k}.png"))[..., ::-1], stage, (out_w, out_h))
+        img = generated_frame(cache, k, windows[i], stage, background)
+        if img is None:
+            raise UserError(f"A generated frame in {cache} cannot be read; render again.", path=str(cache))
         if layout == "pose_overlay":
             img = np.ascontiguousarray(img)
             overlay = render_frame((pts[i], flags[i]), None, t_size, (out_w, out_h))

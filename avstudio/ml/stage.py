@@ -79,6 +79,14 @@ class Stage:
         w, h = self.stage_size
         return 0, 0, w, h
 
+    @property
+    def offset(self) -> tuple[float, float]:
+        """Where the source frame's origin lies on the stage (a static stage's padding)."""
+        if self.moving:
+            return 0.0, 0.0
+        _, dx, dy = fit_transform(self.src_size, (self.size, self.size))
+        return dx, dy
+
     def to_stage(self, points: np.ndarray) -> np.ndarray:
         """Source-pixel points (…, ≥2) → stage pixels (other columns kept)."""
         out = np.array(points, np.float64, copy=True)
@@ -179,6 +187,31 @@ def paste(dst: np.ndarray, patch: np.ndarray, window) -> np.ndarray:
     if sx1 > sx0 and sy1 > sy0:
         dst[sy0:sy1, sx0:sx1] = patch[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0]
     return dst
+
+
+def compose(background: np.ndarray, layers: np.ndarray, window, stage: Stage) -> np.ndarray:
+    """A generated window (S×S RGBA: colour, and the mask as alpha) laid over ``background`` (the
+    target's picture at the output size, not modified): only the window's square is resampled, so
+    the background stays as sharp as it was filmed."""
+    import cv2
+
+    oh, ow = background.shape[:2]
+    ax, ay = ow / stage.src_size[0] / stage.scale, oh / stage.src_size[1] / stage.scale  # stage px → output px
+    ox, oy = stage.offset
+    x0, y0 = (int(window[0]) - ox) * ax, (int(window[1]) - oy) * ay
+    rx0, ry0 = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
+    rx1, ry1 = min(ow, int(np.ceil(x0 + stage.size * ax))), min(oh, int(np.ceil(y0 + stage.size * ay)))
+    out = background.copy()
+    if rx1 <= rx0 or ry1 <= ry0:
+        return out
+    # pixel centres: source pixel i covers [i, i + 1), so its centre lands at (i + 0.5) * a - 0.5
+    m = np.array([[ax, 0, x0 + 0.5 * ax - 0.5 - rx0], [0, ay, y0 + 0.5 * ay - 0.5 - ry0]], np.float64)
+    warped = cv2.warpAffine(np.ascontiguousarray(layers), m, (rx1 - rx0, ry1 - ry0), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    alpha = warped[..., 3:4].astype(np.float32) / 255.0
+    roi = out[ry0:ry1, rx0:rx1]
+    out[ry0:ry1, rx0:rx1] = (warped[..., :3] * alpha + roi * (1.0 - alpha) + 0.5).astype(np.uint8)
+    return out
 
 
 def to_frame(stage_img: np.ndarray, stage: Stage, out_size: tuple[int, int]) -> np.ndarray:

@@ -80,6 +80,9 @@ class Trainer:
             self.d_run = DDP(self.D, device_ids=ids)
         if compile:
             self.g_run = torch.compile(self.g_run)
+        # The background plate at (up to) full resolution, uint8 (H, W, 3): exports composite the
+        # generated person over it instead of upscaling the model's small picture.
+        self.background: torch.Tensor | None = None
         self.face_g = self.face_d = None
         if cfg.get("face"):
             fg, fd = build_face(cfg)
@@ -91,11 +94,20 @@ class Trainer:
         out = self.d_run(x, features=True) if self.multiscale else self.d_run(x, features=features)
         return out
 
-    def generate(self, pose: torch.Tensor, prev: torch.Tensor | None = None, plate=None) -> torch.Tensor:
+    def _g_input(self, pose: torch.Tensor, prev: torch.Tensor | None) -> torch.Tensor:
         if self.cfg["temporal"]:
             prev = torch.zeros_like(pose) if prev is None else prev
             pose = torch.cat([pose, prev], 1)
-        return self.g_run(pose) if plate is None else self.g_run(pose, plate)
+        return pose
+
+    def generate(self, pose: torch.Tensor, prev: torch.Tensor | None = None, plate=None) -> torch.Tensor:
+        x = self._g_input(pose, prev)
+        return self.g_run(x) if plate is None else self.g_run(x, plate)
+
+    def generate_layers(self, pose: torch.Tensor, prev: torch.Tensor | None, plate: torch.Tensor):
+        """(composite over ``plate``, colour, mask) of a model with a background plate (inference)."""
+        colour, mask = self.G.layers(self._g_input(pose, prev))
+        return mask * colour + (1 - mask) * plate.to(colour.dtype), colour, mask
 
     def step(self, step: int, pose: torch.Tensor, real: torch.Tensor, pose_prev=None, real_prev=None,
              plate=None) -> dict:
@@ -185,6 +197,8 @@ class Trainer:
 
     def tensors(self) -> tuple[dict, dict]:
         tensors = {**ck.module_tensors("G", self.G), **ck.module_tensors("D", self.D)}
+        if self.background is not None:
+            tensors["background"] = self.background
         if self.face_g is not None:
             tensors.update({**ck.module_tensors("FG", self.face_g), **ck.module_tensors("FD", self.face_d)})
         meta = {}
@@ -199,6 +213,11 @@ class Trainer:
 
     def load(self, tensors: dict, meta: dict, where: str, optimizers: bool = True) -> None:
         ck.load_module("G", self.G, tensors, where)
+        bg = tensors.get("background")  # absent in models from before full-resolution backgrounds
+        if bg is not None:
+            if bg.dtype != torch.uint8 or bg.dim() != 3 or bg.shape[2] != 3:
+                raise UserError(f"The background in {where} is not an image. The checkpoint was altered.", path=where)
+            self.background = bg
         ck.load_module("D", self.D, tensors, where)
         opts = [("opt_g", self.opt_g), ("opt_d", self.opt_d)]
         if self.face_g is not None:
@@ -295,6 +314,7 @@ def train(project_path: str, preset: str = "preview", steps: int | None = None, 
         trainer = Trainer(cfg, dev, compile=compile, vgg_weights=vgg_weights)
         if cfg.get("plate"):
             trainer.G.set_plate(to_tensor(data.plate()).to(dev))  # a resumed run loads the saved one
+            trainer.background = torch.from_numpy(data.background())
         if ckpt_doc is not None:
             trainer.load(tensors, ckpt_doc["optim"], ckpt_doc["path"])
         plate_img = to_images(trainer.G.plate)[0] if cfg.get("plate") else None  # the stage's background

@@ -22,9 +22,9 @@ from avstudio.gui.app import DEMO
 from avstudio.jobs.thread_runner import ThreadRunner
 from avstudio.media.probe import probe
 from avstudio.ml import checkpoint as ck
-from avstudio.ml.data import build_dataset, to_images
+from avstudio.ml.data import build_dataset
 from avstudio.ml.evaluate import evaluate, load_generator
-from avstudio.ml.infer import render
+from avstudio.ml.infer import generated_frame, load_background, render, render_plan
 from avstudio.ml.train import train
 from avstudio.retarget.project_ops import retarget
 
@@ -94,22 +94,25 @@ def test_checkpoint_in_a_fresh_process_renders_identical_frames(project):
     run_to_end(render(str(project), "short"))  # fills the cache in this process
     doc, trainer = load_generator(str(project), "short", torch.device("cpu"))
     cache = next((project / "cache" / "render").glob("short-*"))
-    here = {p.name: cv2.imread(str(p)) for p in cache.glob("*.png")}
+
+    def cached(folder):  # every generated window (colour + mask) and the background they go over
+        return {p.name: cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in folder.glob("*.png")}
+
+    here = cached(cache)
     shutil.rmtree(cache)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, "-m", "avstudio", "render", str(project), "--model", "short", "-q"],
                          capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
-    there = {p.name: cv2.imread(str(p)) for p in cache.glob("*.png")}
+    there = cached(cache)
     # Frames without a subject share one input (an empty pose), hence one cached image.
-    from avstudio.ml.infer import render_plan
     p = load_project(project)
     norm = find_track(p, "source", "normalized")
     tv, sv = p.media_by_role("target").probe["video"], p.media_by_role("source").probe["video"]
     _, _, keys = render_plan("short", doc["path"].split("/")[-1], doc["config"], (tv["width"], tv["height"]),
                              norm.points, norm.flags, sv["fps"][0] / sv["fps"][1])
     unique = len(set(keys))
-    assert here.keys() == there.keys() and len(here) == unique > 150
+    assert here.keys() == there.keys() and len(here) == unique + 1 > 150 and "background.png" in here
     assert all(np.array_equal(here[k], there[k]) for k in here)
 
 
@@ -209,14 +212,26 @@ def test_the_small_walker_is_seen_through_a_window_pasted_into_the_plate(project
     assert np.percentile(inside, 1) >= 0 and np.percentile(inside, 99) <= 128  # she is in her window
     heights = [np.ptp(b[f, 1]) for b, f in zip(data.body, ok)]
     assert np.median(heights) > 128 / 2  # > 64 px of 128, where the whole frame fitted gave her ≈ 30
-    # A rendered frame is the whole stage: the plate outside the window, the model inside.
+    # The checkpoint carries the background at full resolution (the median of training frames);
+    # the cache holds each generated window as colour + mask, laid over it for display and export.
+    assert tuple(trainer.background.shape) == (376, 450, 3)
     result = run_to_end(render(str(project), "short"))
-    img = cv2.imread(str(next(Path(result["cache"]).glob("*.png"))))[..., ::-1]
-    plate = to_images(trainer.G.plate)[0]
-    assert img.shape == plate.shape
-    differs = np.abs(img.astype(int) - plate).sum(2) > 0
-    ys, xs = np.nonzero(differs)
-    assert 0 < differs.sum() and np.ptp(xs) < 128 and np.ptp(ys) < 128  # only one window's square changed
+    cache = Path(result["cache"])
+    assert cv2.imread(str(cache / "background.png")).shape == (376, 450, 3)
+    p = load_project(project)
+    norm = find_track(p, "source", "normalized")
+    fps = p.media_by_role("source").probe["video"]["fps"]
+    _, windows, keys = render_plan("short", Path(doc["path"]).name, doc["config"], (450, 376), norm.points,
+                                   norm.flags, fps[0] / fps[1])
+    f = 120
+    assert cv2.imread(str(cache / f"{keys[f]}.png"), cv2.IMREAD_UNCHANGED).shape == (128, 128, 4)
+    background = load_background(cache, (450, 376))
+    frame = generated_frame(cache, keys[f], windows[f], st, background)
+    changed = np.abs(frame.astype(int) - background).sum(2) > 0
+    ys, xs = np.nonzero(changed)
+    side = 128 / st.scale  # the window's side in target pixels
+    assert changed.sum() > 0 and np.ptp(xs) <= side + 2 and np.ptp(ys) <= side + 2  # only her window changed
+    assert np.array_equal(frame[~changed], background[~changed])
 
 
 def test_evaluate_writes_metrics(project):

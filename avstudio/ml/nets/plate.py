@@ -33,8 +33,11 @@ class PlateComposite(nn.Module):
         """``plate``: the background behind each sample (its window of the stored plate, warped like
         the pose and frame when training augments them). Without it the stored plate is used, which
         fits only when the window is the whole stage."""
-        y = self.inner(x)
-        colour = torch.tanh(y[:, :3])
-        mask = torch.sigmoid(y[:, 3:4] + MASK_START)
+        colour, mask = self.layers(x)
         bg = self.plate if plate is None else plate
         return mask * colour + (1 - mask) * bg.to(colour.dtype)
+
+    def layers(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(colour in [-1, 1], mask in [0, 1]): exports composite them over a sharper background."""
+        y = self.inner(x)
+        return torch.tanh(y[:, :3]), torch.sigmoid(y[:, 3:4] + MASK_START)
