@@ -6,7 +6,7 @@ import torch
 
 from avstudio.core.tracks import Flag
 from avstudio.ml.evaluate import _shift
-from avstudio.ml.stage import MARGIN, Stage, crop, fit_stage, paste
+from avstudio.ml.stage import MARGIN, Stage, compose, crop, fit_stage, paste
 from avstudio.retarget.render import render_frame
 
 # A BODY_25 standing figure, 100 px tall, feet at y = 0, centred on x = 0.
@@ -83,3 +83,27 @@ def test_previous_frame_moves_with_the_window():
     s = _shift(t, 2, -1)
     assert torch.equal(s[..., 0:4, 2:6], t[..., 1:5, 0:4]) and (s[..., :, :2] == -1).all() and (s[..., 4, :] == -1).all()
     assert _shift(t, 0, 0) is t
+
+
+def test_compose_lays_the_window_over_the_background_where_it_belongs():
+    rng = np.random.default_rng(0)
+    # A static stage of a square frame: the window is the picture, 1:1.
+    st = Stage.static((128, 128), 128)
+    colour = rng.integers(0, 255, (128, 128, 3), dtype=np.uint8)
+    bg = rng.integers(0, 255, (128, 128, 3), dtype=np.uint8)
+    opaque = np.concatenate([colour, np.full((128, 128, 1), 255, np.uint8)], 2)
+    assert np.array_equal(compose(bg, opaque, (0, 0), st), colour)
+    clear = opaque.copy()
+    clear[..., 3] = 1  # below 2/255: the background is kept exactly
+    assert np.array_equal(compose(bg, clear, (0, 0), st), bg)
+    # A window following a person in a 1280x720 frame, shown at 640x360: an opaque block at window
+    # pixels 40..80 lands at (window + 40..80) / scale / 2 in the output.
+    st = Stage((1280, 720), 128, 256.0, True)   # scale 0.5: the window covers 256 source px
+    layers = np.zeros((128, 128, 4), np.uint8)
+    layers[40:80, 40:80] = (250, 10, 10, 255)
+    bg = np.zeros((360, 640, 3), np.uint8)
+    out = compose(bg, layers, (100, 50), st)
+    red = out[..., 0] > 200
+    ys, xs = np.nonzero(red)
+    assert (xs.min(), xs.max() + 1, ys.min(), ys.max() + 1) == (140, 180, 90, 130)
+    assert not out[~red].any() or out[~red].max() < 250  # only soft edges around the block
