@@ -60,6 +60,7 @@ class GeneratedPreview(QObject):
     def refresh(self) -> None:
         """Recompute every frame's cache key; render what is missing in the background."""
         from avstudio.ml import checkpoint as ck
+        from avstudio.ml.data import clip_fps
         from avstudio.ml.infer import render_cache, render_plan
 
         p, norm = self.window.project, self._normalized()
@@ -75,9 +76,8 @@ class GeneratedPreview(QObject):
         cfg = json.loads((ckpt / "config.json").read_text())["config"]
         tv = p.media_by_role("target").probe["video"]
         target = (int(tv["width"]), int(tv["height"]))
-        num, den = p.media_by_role("source").probe["video"]["fps"]
         stage, windows, self.keys = render_plan(self.model_id, ckpt.name, cfg, target, norm.points, norm.flags,
-                                                num / den)
+                                                clip_fps(p.media_by_role("source")))
         self.meta = {"size": int(cfg["size"]), "target": target, "stage": stage, "windows": windows,
                      "background": None}
         self.cache = render_cache(p.folder, self.model_id, ckpt.name)

@@ -2,8 +2,8 @@
 
 Scores, for the model and for a trivial baseline (the mean training frame, which shows no person):
 SSIM and PSNR over the whole picture (generated windows pasted into the background plate), and
-Everybody Dance Now's pose distance — the pose detected on the generated frames by our extractor, compared with the pose they were generated from
-(distance / person height, PCK@0.05, PCK@0.1). The detector is pointed at where the input pose
+Everybody Dance Now's pose distance — the pose detected on the generated frames by our extractor,
+compared with the pose they were generated from (distance / person height, PCK@0.05, PCK@0.1). The detector is pointed at where the input pose
 puts the person (a crop around it, enlarged): at 128 px a whole-frame search misses small people
 even on the real frames (the walker clip: 0 of 13). A person elsewhere or of another size counts as
 not found. Written to the checkpoint's metrics.json.
@@ -44,12 +44,6 @@ def load_generator(project_path: str, model_id: str, device, checkpoint: str | N
     return doc, trainer
 
 
-def stage_of(doc: dict, src_size) -> Stage:
-    """The stage a checkpoint was trained on."""
-    cfg = doc["config"]
-    return Stage.from_dict(cfg.get("stage"), src_size, int(cfg["size"]))
-
-
 def _shift(t: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
     """Move an image batch by whole pixels (what falls out is dropped, what comes in is black)."""
     if dx == 0 and dy == 0:
@@ -73,7 +67,7 @@ def generate_rows(trainer: Trainer, poses: np.ndarray, device, batch: int = 8, b
     plated = isinstance(trainer.G, PlateComposite)
     n, size = len(poses), trainer.cfg["size"]
     windows = np.zeros((n, 2), np.int64) if windows is None else np.asarray(windows)
-    plate = to_images(trainer.G.plate)[0] if isinstance(trainer.G, PlateComposite) else None
+    plate = to_images(trainer.G.plate)[0] if plated else None
     step = 1 if trainer.cfg["temporal"] else batch
     prev = None
     for i in range(0, n, step):

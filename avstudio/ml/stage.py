@@ -73,8 +73,7 @@ class Stage:
     def content(self) -> tuple[int, int, int, int]:
         """x0, y0, x1, y1 of the picture inside the stage (a static stage is padded)."""
         if not self.moving:
-            _, dx, dy = fit_transform(self.src_size, (self.size, self.size))
-            x0, y0 = int(round(dx)), int(round(dy))
+            x0, y0 = (int(round(v)) for v in self.offset)
             return x0, y0, self.size - x0, self.size - y0
         w, h = self.stage_size
         return 0, 0, w, h
