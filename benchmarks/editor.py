@@ -68,7 +68,7 @@ def _window(app, tmp: Path):
     from PySide6.QtCore import QSettings
 
     from avstudio.gui.main_window import MainWindow
-    from avstudio.gui.theme import apply_theme
+    from avstudio.gui.widgets.theme import apply_theme
 
     apply_theme(app)
     w = MainWindow(settings=QSettings(str(tmp / "settings.ini"), QSettings.IniFormat), ask=False)
@@ -78,19 +78,20 @@ def _window(app, tmp: Path):
 
 
 def _opened(w) -> bool:
-    return not w._opening and "source" in w.loaders and w.views["source"].frame_index is not None
+    return not w.clips.opening and "source" in w.clips.loaders and w.views["source"].frame_index is not None
 
 
 def stall_rows(app, tmp: Path, quick: bool) -> list[tuple]:
-    """Longest stall: idle (baseline), during pose analysis (thread job), during training (child
-    process, the monitor plotting losses and sample images), during rendering the generated preview."""
-    from avstudio.analysis.project_ops import find_track
+    """Longest stall: idle (baseline), during pose analysis (child processes), during training (child
+    process, the monitor plotting losses and sample images), during generating the preview (a child
+    process)."""
     from avstudio.gui.app import DEMO
+    from avstudio.workflows.training import TrainRequest
 
     demo = tmp / "Demo.avproj"
     shutil.copytree(DEMO, demo)
     w = _window(app, tmp)
-    w.open_project(demo)
+    w.projects.open_project(demo)
     _spin(app, 30, lambda: _opened(w))
     meter = StallMeter(w)
     rows = []
@@ -100,18 +101,19 @@ def stall_rows(app, tmp: Path, quick: bool) -> list[tuple]:
     idle = meter.stop()
 
     meter.start()
-    w.analyse("target", "pose")
-    w.analyse("source", "pose")
-    _spin(app, 300, lambda: find_track(w.project, "source", "pose") is not None
-          and find_track(w.project, "target", "pose") is not None)
+    w.pose.analyse("target", "pose")
+    w.pose.analyse("source", "pose")
+    _spin(app, 300, lambda: w.project.find_track("source", "pose") is not None
+          and w.project.find_track("target", "pose") is not None)
     analysis = meter.stop()
-    rows.append(("Longest GUI-thread stall: pose analysis of both demo clips (thread jobs)", idle, analysis))
+    rows.append(("Longest GUI-thread stall: pose analysis of both demo clips (child processes)", idle, analysis))
 
-    w.retarget()
-    _spin(app, 30, lambda: find_track(w.project, "source", "normalized") is not None)
+    w.retarget.retarget()
+    _spin(app, 30, lambda: w.project.find_track("source", "normalized") is not None)
     meter.start()
     w.player.toggle()  # playing at the same time: frames decode and draw while training reports
-    handle = w.start_training("preview", "cpu", 60 if quick else 300, model_id="bench")
+    handle = w.training.start(TrainRequest(preset="preview", device="cpu", steps=60 if quick else 300,
+                                           model_id="bench"))
     _spin(app, 900, lambda: handle.state.finished)
     w.player.pause()
     training = meter.stop()
@@ -119,26 +121,27 @@ def stall_rows(app, tmp: Path, quick: bool) -> list[tuple]:
                  idle, training))
 
     meter.start()
-    w.show_generated("bench")
-    _spin(app, 300, lambda: w.preview.keys and w.preview.missing() == 0 and not w.preview.rendering)
+    w.generated.show_generated("bench")
+    _spin(app, 300, lambda: bool(w.generated.frames.keys) and w.generated.frames.missing() == 0
+          and not w.generated.frames.rendering)
     render = meter.stop()
-    rows.append(("Longest GUI-thread stall: generating the preview frames (thread job)", idle, render))
+    rows.append(("Longest GUI-thread stall: generating the preview frames (child process)", idle, render))
     w.close()
     return [(name, f"{b['max']:.0f} ms (p99 {b['p99']:.0f} ms)", f"{o['max']:.0f} ms (p99 {o['p99']:.0f} ms)",
              "≤ 50 ms" + (" ✓" if o["max"] <= 50 else " ✗")) for name, b, o in rows]
 
 
 def scrub_rows(app, tmp: Path, clip: Path, quick: bool) -> list[tuple]:
-    from avstudio.media.projects import create_project
+    from avstudio.workflows.project import create_project
     from benchmarks.run import SHARED, bare_seek_latencies, pct
 
     folder = create_project(tmp / "Long", source=clip, target=SHARED / "body" / "vtest_walker_crop.mp4").folder
     w = _window(app, tmp)
     t0 = time.perf_counter()
-    w.open_project(folder)
+    w.projects.open_project(folder)
     _spin(app, 120, lambda: _opened(w))
     opened = time.perf_counter() - t0
-    loader = w.loaders["source"]
+    loader = w.clips.loaders["source"]
     n = loader.source.frame_count
     requested: dict[int, float] = {}
     shown: list[tuple[int, float]] = []
@@ -156,7 +159,7 @@ def scrub_rows(app, tmp: Path, clip: Path, quick: bool) -> list[tuple]:
         for k in range(steps):
             target = start + int(round(span * k / (steps - 1)))
             requested.setdefault(target, time.perf_counter())
-            w.scrub.setValue(target)  # what dragging the slider does
+            w.transport.scrub.setValue(target)  # what dragging the slider does
             _spin(app, max(0.0, t_begin + (k + 1) / 60 - time.perf_counter()))
         _spin(app, 2.0, lambda: bool(shown) and shown[-1][0] == target)
         # From the last mouse move (the request of the final frame) to that frame on screen.

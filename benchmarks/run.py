@@ -185,7 +185,7 @@ def bare_mediapipe(path: Path) -> float:
 
 
 def ours_extract(path: Path, workers: int) -> tuple[float, float]:
-    from avstudio.analysis.extract import ExtractRequest, extract
+    from avstudio.analysis.landmarks.extract import ExtractRequest, extract
     from avstudio.core.progress import run_to_end as rte
 
     t = time.perf_counter()
@@ -218,7 +218,7 @@ def plain_pix2pix_steps(cfg: dict, steps: int, device) -> float:
     import torch
     import torch.nn.functional as F
 
-    from avstudio.ml.build import build_discriminator, build_generator
+    from avstudio.ml.motion.build import build_discriminator, build_generator
 
     G, D = build_generator(cfg).to(device), build_discriminator(cfg).to(device)
     og = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
@@ -272,7 +272,7 @@ def plain_pix2pix_steps(cfg: dict, steps: int, device) -> float:
 def ours_steps(cfg: dict, steps: int, device) -> float:
     import torch
 
-    from avstudio.ml.train import Trainer
+    from avstudio.ml.motion.train import Trainer
 
     tr = Trainer(cfg, device)
     c = 3
@@ -291,9 +291,9 @@ def ours_steps(cfg: dict, steps: int, device) -> float:
 def render_fps(cfg: dict, frames: int, device, ours: bool) -> float:
     import torch
 
-    from avstudio.ml.build import build_generator
-    from avstudio.ml.evaluate import generate_rows
-    from avstudio.ml.train import Trainer
+    from avstudio.ml.motion.build import build_generator
+    from avstudio.ml.motion.evaluate import generate_rows
+    from avstudio.ml.motion.train import Trainer
 
     poses = np.random.default_rng(0).integers(0, 255, (frames, cfg["size"], cfg["size"], 3), dtype=np.uint8)
     if ours:
@@ -321,7 +321,7 @@ def ml_main(quick: bool) -> list[tuple]:
     import torch
 
     from avstudio.ml.device import resolve_device
-    from avstudio.ml.presets import preset_config
+    from avstudio.ml.motion.presets import preset_config
 
     torch.manual_seed(0)
     device = resolve_device("auto")
@@ -353,10 +353,16 @@ def publish(begin: str, end: str, header: list[str], rows: list[tuple], machine:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["media", "analysis", "ml", "voice", "editor"], help="run one section")
+    ap.add_argument("--only", choices=["media", "analysis", "ml", "voice", "editor", "structure"],
+                    help="run one section")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, PyAV {av.__version__}"
+    if args.only == "structure":
+        from benchmarks.structure import S_BEGIN, S_END, structure_main
+        publish(S_BEGIN, S_END, ["measurement", "baseline (same run)", "AV Studio", "goal"],
+                structure_main(args.quick), machine, args.quick)
+        return 0
     if args.only == "editor":
         from benchmarks.editor import E_BEGIN, E_END, editor_main
         publish(E_BEGIN, E_END, ["measurement", "baseline (same run)", "AV Studio editor", "goal"],

@@ -8,8 +8,8 @@ import warnings
 
 import numpy as np
 
-from avstudio.analysis import world
-from avstudio.analysis.voice import load_speech, speech_files
+from avstudio.analysis.voice import world
+from avstudio.analysis.voice.speech import load_speech, speech_files
 from avstudio.core.progress import run_to_end
 
 with warnings.catch_warnings():
@@ -46,7 +46,7 @@ def plain_vc_steps(cfg, steps, device) -> float:
     import torch
     import torch.nn.functional as F
 
-    from avstudio.ml.vc.nets import Generator212, PatchDiscriminator2d
+    from avstudio.ml.voice.nets import Generator212, PatchDiscriminator2d
 
     gab, gba = Generator212(36, cfg["width"]).to(device), Generator212(36, cfg["width"]).to(device)
     ds = [PatchDiscriminator2d(36, cfg["width"]).to(device) for _ in range(4)]
@@ -77,7 +77,7 @@ def plain_vc_steps(cfg, steps, device) -> float:
 def ours_vc_steps(cfg, steps, device) -> float:
     import torch
 
-    from avstudio.ml.vc.train import VCTrainer
+    from avstudio.ml.voice.train import VCTrainer
 
     tr = VCTrainer(cfg, device)
     batch = lambda: (torch.randn(1, 1, 36, 128, device=device), torch.randn(1, 1, 36, 128, device=device))  # noqa: E731
@@ -90,9 +90,9 @@ def voice_main(media, quick: bool) -> list[tuple]:
     import torch
 
     from avstudio.ml.device import resolve_device
-    from avstudio.ml.vc.convert import convert_mcep
-    from avstudio.ml.vc.nets import Generator212
-    from avstudio.ml.vc.presets import vc_config
+    from avstudio.ml.voice.convert import convert_mcep
+    from avstudio.ml.voice.nets import Generator212
+    from avstudio.ml.voice.presets import vc_config
 
     fs = 16000
     seconds = 20.0 if quick else 90.0

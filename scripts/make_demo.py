@@ -26,7 +26,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from avstudio.core.project import Project
     from avstudio.core.store import save_project
-    from avstudio.media.projects import add_media
+    from avstudio.workflows.project import add_media
 
     if DEMO.exists():
         shutil.rmtree(DEMO)

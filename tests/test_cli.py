@@ -102,3 +102,14 @@ def test_relink_after_move(tmp_path, copy_media):
     assert main(["relink", tmp_path / "p.avproj", "target", moved]) == 0
     run_cli("export", tmp_path / "p.avproj", "-o", tmp_path / "o.mp4", "--clip", "target", "--end", 5, "-q")
     assert probe(tmp_path / "o.mp4").video.frame_count == 5
+
+
+def test_set_media_of_an_existing_project(tmp_path, capsys):
+    assert main(["new", tmp_path / "p"]) == 0
+    assert main(["export", tmp_path / "p.avproj", "-o", tmp_path / "x.mp4"]) == 2
+    err = capsys.readouterr().err
+    assert "no source clip" in err and "to fix it: avstudio set PROJECT source FILE" in err
+    assert main(["set", tmp_path / "p.avproj", "source", media("body/vtest_walker_crop.mp4")]) == 0
+    assert "The source clip is vtest_walker_crop.mp4." in capsys.readouterr().out
+    from avstudio.core.store import load_project
+    assert load_project(tmp_path / "p.avproj").media_by_role("source").path.endswith("vtest_walker_crop.mp4")

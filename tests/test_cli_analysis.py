@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avstudio.analysis.keypoint_ops import move_keypoint
-from avstudio.analysis.project_ops import find_track
+from avstudio.editing.points import move_keypoint
 from avstudio.core.store import load_project, save_project
 from avstudio.core.tracks import Flag
 from avstudio.gui.app import DEMO
@@ -44,14 +43,14 @@ def test_full_pose_chain(demo, tmp_path, artifacts):
     assert found >= 140
     # A user fixes one keypoint, then re-analyses a range around it: the anchor survives.
     p = load_project(demo)
-    src = find_track(p, "source", "pose")
+    src = p.find_track("source", "pose")
     move_keypoint(p, src.id, 100, 27, 1111.0, 922.0).apply(p)
     save_project(p)
-    before = find_track(load_project(demo), "source", "pose").points.copy()
+    before = load_project(demo).find_track("source", "pose").points.copy()
     out = cli("analyze", "pose", demo, "--start", 90, "--end", 120)
     assert "anchors kept" in out
     p = load_project(demo)
-    src = find_track(p, "source", "pose")
+    src = p.find_track("source", "pose")
     assert np.allclose(src.points[100, 27], [1111, 922, 1]) and src.flags[100, 27] == Flag.EDITED
     assert np.array_equal(src.points[:90], before[:90]) and np.array_equal(src.points[120:], before[120:])
     # Retarget, render, export.
@@ -68,11 +67,11 @@ def test_full_pose_chain(demo, tmp_path, artifacts):
     cli("pose", "export", demo, "-o", js)
     first = json.loads(next(iter(sorted(js.glob("*.json")))).read_text())
     assert first["version"] == 1.3
-    before = find_track(load_project(demo), "source", "pose")
-    from avstudio.analysis.landmarks import body25
+    before = load_project(demo).find_track("source", "pose")
+    from avstudio.analysis.landmarks.layouts import body25
     b_pts, b_fl = body25(before)
     out = cli("pose", "import", demo, js, "--clip", "source")
-    imported = find_track(load_project(demo), "source", "pose")
+    imported = load_project(demo).find_track("source", "pose")
     assert imported.meta["skeleton"] == "body25"
     ok = b_fl != Flag.MISSING
     assert np.array_equal(imported.flags != Flag.MISSING, ok) and np.array_equal(imported.points[ok], b_pts[ok])

@@ -198,6 +198,24 @@ class ReplaceTrack(Edit):
             project.remove_track(self.track.id)
 
 
+@dataclass(eq=False)
+class SetMedia(Edit):
+    """Use a media file in a role (a new reference, or a relinked one with the old id); revert puts back
+    exactly the references it replaced."""
+
+    ref: object  # avstudio.core.project.MediaRef
+    text: str = "Set media"
+    _replaced: list = None
+
+    def apply(self, project: Project) -> None:
+        self._replaced = project.put_media(self.ref)
+
+    def revert(self, project: Project) -> None:
+        project.remove_media(self.ref.id)
+        for old in self._replaced or []:
+            project.put_media(old)
+
+
 class History:
     """A plain undo/redo list for headless use (CLI scripts, tests). The GUI uses QUndoStack."""
 

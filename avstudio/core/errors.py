@@ -11,13 +11,17 @@ class UserError(Exception):
     """Something the user can fix: which file, what is wrong, what to do.
 
     ``details`` holds the underlying technical text (shown on demand, never as the headline).
+    ``hint`` names the action that fixes it (an action id such as "analyse_target_pose"): the editor
+    shows it as a menu path, the CLI as a command — lower layers never spell out either.
     """
 
-    def __init__(self, message: str, *, path: str | None = None, details: str | None = None):
+    def __init__(self, message: str, *, path: str | None = None, details: str | None = None,
+                 hint: str | None = None):
         super().__init__(message)
         self.message = message
         self.path = path
         self.details = details
+        self.hint = hint
 
     def __str__(self) -> str:  # what the CLI prints and the GUI shows
         return self.message
@@ -39,8 +43,8 @@ class MissingMediaError(ProjectError):
     """A media file a project refers to is not where it was; the user must relink it."""
 
     def __init__(self, message: str, *, path: str | None = None, media_id: str | None = None,
-                 details: str | None = None):
-        super().__init__(message, path=path, details=details)
+                 details: str | None = None, hint: str | None = "relink"):
+        super().__init__(message, path=path, details=details, hint=hint)
         self.media_id = media_id
 
 

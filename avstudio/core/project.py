@@ -11,15 +11,22 @@ import hashlib
 import os
 import uuid
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
+from avstudio.core import layers, roles
 from avstudio.core.errors import MissingMediaError, ProjectError
+from avstudio.core.roles import MEDIA_ROLES
 from avstudio.core.tracks import Track
 
-#: Roles a media file plays in a project.
-MEDIA_ROLES = ("source", "target", "source_voice", "target_voice", "other")
+# What makes the track of a layer, for the message when it is missing: (what to do, the action's id).
+_MAKES = {layers.POSE: ("analyse its pose", "analyse_{clip}_pose"),
+          layers.FACE: ("analyse its face", "analyse_{clip}_face"),
+          layers.NORMALIZED: ("retarget the source", "retarget"),
+          layers.F0: ("analyse the voice", "analyse_{clip}")}
 
 _FINGERPRINT_CHUNK = 1 << 20
+_ABSENT = object()
 
 
 def fingerprint(path: Path) -> str:
@@ -52,6 +59,20 @@ class MediaRef:
     def to_json(self) -> dict:
         return dict(self.__dict__)
 
+    @property
+    def fps(self) -> Fraction | None:
+        """The video's exact frame rate (None: no video stream)."""
+        fps = self.probe.get("video", {}).get("fps")
+        return Fraction(int(fps[0]), int(fps[1])) if fps else None
+
+    @property
+    def frame_count(self) -> int:
+        return int(self.probe.get("video", {}).get("frame_count") or 0)
+
+    @property
+    def has_audio(self) -> bool:
+        return bool(self.probe.get("audio"))
+
     @classmethod
     def from_json(cls, data: dict) -> MediaRef:
         try:
@@ -72,6 +93,27 @@ def _relative_or_absolute(path: Path, folder: Path | None) -> str:
         return Path(os.path.relpath(path, folder.resolve())).as_posix()
     except ValueError:  # another drive on Windows
         return str(path)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed in a project since a :meth:`Project.snapshot`: tracks made, replaced, edited or
+    removed ({id: (clip, layer)}), settings keys, and the roles whose media reference changed."""
+
+    tracks: dict
+    settings: frozenset
+    media: frozenset
+
+    def __bool__(self) -> bool:
+        return bool(self.tracks or self.settings or self.media)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    revision: int
+    tracks: dict    # id -> (clip, layer)
+    settings: dict  # key -> value object (compared by identity: edits replace, they never mutate)
+    media: dict     # id -> MediaRef object
 
 
 class Project:
@@ -97,6 +139,20 @@ class Project:
         self.touch()
         self._track_revision[track_id] = self.revision
 
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.revision, {t.id: (t.meta.get("clip"), t.meta.get("layer")) for t in self.tracks.values()},
+                        dict(self.settings), dict(self.media))
+
+    def changes_since(self, snap: Snapshot) -> Changes:
+        tracks = {tid: (t.meta.get("clip"), t.meta.get("layer")) for tid, t in self.tracks.items()
+                  if self._track_revision.get(tid, 0) > snap.revision or tid not in snap.tracks}
+        tracks.update({tid: where for tid, where in snap.tracks.items() if tid not in self.tracks})
+        keys = set(snap.settings) | set(self.settings)
+        settings = frozenset(k for k in keys if snap.settings.get(k, _ABSENT) is not self.settings.get(k, _ABSENT))
+        gone = [v for k, v in snap.media.items() if self.media.get(k) is not v]
+        new = [v for k, v in self.media.items() if snap.media.get(k) is not v]
+        return Changes(tracks, settings, frozenset(ref.role for ref in gone + new))
+
     @property
     def dirty(self) -> bool:
         return self.revision != self.saved_revision
@@ -110,20 +166,35 @@ class Project:
         self.saved_revision = self.revision
 
     # ---- media --------------------------------------------------------------------------------
-    def add_media(self, path: str | os.PathLike, role: str, probe: dict | None = None) -> MediaRef:
+    def new_media_ref(self, path: str | os.PathLike, role: str, probe: dict | None = None,
+                      fp: str | None = None) -> MediaRef:
+        """A reference to a media file for ``role`` (not added yet); ``fp`` is its fingerprint when
+        already computed (reading a big file takes a moment, so callers may do it in a job)."""
         if role not in MEDIA_ROLES:
             raise ValueError(f"unknown media role {role!r}")
         p = Path(path)
         if not p.is_file():
-            raise MissingMediaError(f"Cannot add {p}: the file does not exist.", path=str(p))
-        # One file per role (other roles may have several): replace the old one.
-        if role != "other":
-            for mid in [m.id for m in self.media.values() if m.role == role]:
-                del self.media[mid]
-        ref = MediaRef(uuid.uuid4().hex[:12], role, _relative_or_absolute(p, self.folder),
-                       str(p.resolve()), p.stat().st_size, fingerprint(p), probe or {})
+            raise MissingMediaError(f"Cannot add {p}: the file does not exist.", path=str(p), hint=None)
+        return MediaRef(uuid.uuid4().hex[:12], role, _relative_or_absolute(p, self.folder),
+                        str(p.resolve()), p.stat().st_size, fp or fingerprint(p), probe or {})
+
+    def put_media(self, ref: MediaRef) -> list[MediaRef]:
+        """Put a reference in; it replaces the one with its id and (but for "other" media, of which
+        there may be several) the one of its role. Returns the references it replaced."""
+        gone = [m for m in self.media.values() if m.id == ref.id or (ref.role != roles.OTHER and m.role == ref.role)]
+        for m in gone:
+            del self.media[m.id]
         self.media[ref.id] = ref
         self.touch()
+        return gone
+
+    def remove_media(self, media_id: str) -> None:
+        self.media.pop(media_id, None)
+        self.touch()
+
+    def add_media(self, path: str | os.PathLike, role: str, probe: dict | None = None) -> MediaRef:
+        ref = self.new_media_ref(path, role, probe)
+        self.put_media(ref)
         return ref
 
     def media_by_role(self, role: str) -> MediaRef | None:
@@ -162,31 +233,35 @@ class Project:
             raise MissingMediaError(
                 f"The {ref.role} media '{Path(ref.path).name}' was not found (looked at "
                 f"{', '.join(str(w) for w in where)}). It may have been moved, renamed or deleted: "
-                f"relink it to the file's new location (File ▸ Relink Media, or `avstudio relink`).",
+                "relink it to the file's new location.",
                 path=str(where[0]) if where else ref.path, media_id=media_id)
         return found
 
     def missing_media(self) -> list[MediaRef]:
         return [m for m in self.media.values() if self.locate_media(m.id) is None]
 
-    def relink_media(self, media_id: str, new_path: str | os.PathLike, *, check_identity: bool = True) -> MediaRef:
-        """Point a media reference at a new file. By default the file must be the same content
-        (size and fingerprint); pass ``check_identity=False`` to accept a replacement."""
+    def relinked_ref(self, media_id: str, new_path: str | os.PathLike, *, check_identity: bool = True,
+                     fp: str | None = None) -> MediaRef:
+        """The reference ``media_id`` pointing at a new file (not put in yet). By default the file must
+        be the same content (size and fingerprint); ``check_identity=False`` accepts a replacement."""
+        if media_id not in self.media:
+            raise ProjectError(f"The project has no media with id {media_id}.")
         ref = self.media[media_id]
         p = Path(new_path)
         if not p.is_file():
-            raise MissingMediaError(f"Cannot relink to {p}: the file does not exist.", path=str(p))
-        fp = fingerprint(p)
+            raise MissingMediaError(f"Cannot relink to {p}: the file does not exist.", path=str(p), hint=None)
+        fp = fp or fingerprint(p)
         if check_identity and ref.fingerprint and fp != ref.fingerprint:
             raise ProjectError(
                 f"{p} is not the same file as the missing '{Path(ref.path).name}' (its content differs). "
                 "Choose the original file, or replace the media if you mean to use a different one.",
                 path=str(p))
-        ref.path = _relative_or_absolute(p, self.folder)
-        ref.abs_path = str(p.resolve())
-        ref.size = p.stat().st_size
-        ref.fingerprint = fp
-        self.touch()
+        return MediaRef(ref.id, ref.role, _relative_or_absolute(p, self.folder), str(p.resolve()), p.stat().st_size,
+                        fp, dict(ref.probe))
+
+    def relink_media(self, media_id: str, new_path: str | os.PathLike, *, check_identity: bool = True) -> MediaRef:
+        ref = self.relinked_ref(media_id, new_path, check_identity=check_identity)
+        self.put_media(ref)
         return ref
 
     def rebase(self, new_folder: Path) -> None:
@@ -228,3 +303,29 @@ class Project:
 
     def tracks_of(self, kind: str) -> list[Track]:
         return [t for t in self.tracks.values() if t.kind == kind]
+
+    def find_track(self, clip: str, layer: str) -> Track | None:
+        """The track of ``layer`` (core.layers) of ``clip`` (core.roles), or None."""
+        for t in self.tracks.values():
+            if t.meta.get("clip") == clip and t.meta.get("layer") == layer:
+                return t
+        return None
+
+    def require_track(self, clip: str, layer: str) -> Track:
+        t = self.find_track(clip, layer)
+        if t is None:
+            todo, hint = _MAKES.get(layer, (f"make its {layer} track", None))
+            raise ProjectError(f"The {roles.label(clip)} has no {layer} track yet: {todo} first.",
+                               hint=hint.format(clip=clip) if hint else None)
+        return t
+
+    def clip_media(self, role: str) -> tuple[MediaRef, Path]:
+        """(reference, file) of the media in ``role``; a message when there is none or it is missing."""
+        ref = self.media_by_role(role)
+        if ref is None:
+            raise ProjectError(f"The project has no {roles.label(role)} yet.", hint=f"set_{role}")
+        return ref, self.media_path(ref.id)
+
+    def track_revision(self, track_id: str) -> int:
+        """The project revision at which the track last changed (caches key derived data on it)."""
+        return self._track_revision.get(track_id, 0)

@@ -73,8 +73,9 @@ def _read_arrays(data: bytes, where: Path) -> dict[str, np.ndarray]:
             return {name: npz[name] for name in npz.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
         raise ProjectError(
-            f"The track file {where} is damaged and cannot be read. Restore the project from an "
-            "autosave copy (File ▸ Recover) or remove the track.", path=str(where), details=repr(exc)) from exc
+            f"The track file {where} is damaged and cannot be read. Open one of the project's autosave copies "
+            "instead (each folder in its autosave/ folder is a whole project), or remove the track.",
+            path=str(where), details=repr(exc)) from exc
 
 
 # ---- save -------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def create_app():
     sanitize_qt_env()
     from PySide6.QtWidgets import QApplication
 
-    from avstudio.gui.theme import apply_theme
+    from avstudio.gui.widgets.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("AVStudio")
@@ -53,7 +53,7 @@ def run_app(project: str | None = None, demo: bool = False) -> int:
         try:
             project = str(user_demo_copy())
         except UserError as exc:
-            window.show_error("Cannot open the demo", exc)
+            window.ctx.error("Cannot open the demo", exc)
     if project:
-        window.open_project(project)
+        window.projects.open_project(project)
     return app.exec()

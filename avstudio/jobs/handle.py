@@ -26,6 +26,7 @@ class JobHandle:
         self.result: Any = None
         self.error: str | None = None          # the user message
         self.error_details: str | None = None  # technical details (traceback) on demand
+        self.error_hint: str | None = None     # the action that fixes it (UserError.hint)
         self.started_at: float | None = None
         self.finished_at: float | None = None
         self._cancel = threading.Event()
@@ -87,9 +88,10 @@ class JobHandle:
             fn(self, progress)
 
     def _finish(self, state: JobState, result: Any = None, error: str | None = None,
-                details: str | None = None) -> None:
+                details: str | None = None, hint: str | None = None) -> None:
         with self._lock:
             self.state, self.result, self.error, self.error_details = state, result, error, details
+            self.error_hint = hint
             self.finished_at = time.monotonic()
             listeners = list(self._finish_listeners)
         self._done.set()
@@ -99,7 +101,7 @@ class JobHandle:
     def _fail_from_exception(self, exc: BaseException) -> None:
         if isinstance(exc, UserError):
             details = exc.details or "".join(traceback.format_exception(exc))
-            self._finish(JobState.FAILED, error=exc.message, details=details)
+            self._finish(JobState.FAILED, error=exc.message, details=details, hint=exc.hint)
         elif isinstance(exc, MemoryError):
             self._finish(JobState.FAILED, error=f"{self.name} ran out of memory. Close other programs or "
                          "work on a shorter range.", details="".join(traceback.format_exception(exc)))

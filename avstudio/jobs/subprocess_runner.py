@@ -15,6 +15,7 @@ import threading
 from collections import deque
 
 from avstudio.core.errors import JobError
+from avstudio.jobs import codec
 from avstudio.jobs.handle import JobHandle
 from avstudio.core.progress import JobState, Progress
 
@@ -27,7 +28,8 @@ class SubprocessRunner:
         self.env = env
 
     def submit(self, job: str, *args, name: str | None = None, **kwargs) -> JobHandle:
-        """Start ``job`` ("avstudio.module:function", JSON-able arguments) in a child process."""
+        """Start ``job`` ("avstudio.module:function") in a child process; arguments are JSON with numpy
+        arrays and AV Studio dataclasses (jobs/codec.py), and so is the result."""
         handle = JobHandle(name or job.rsplit(":", 1)[-1])
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
@@ -37,13 +39,20 @@ class SubprocessRunner:
                 stderr=subprocess.PIPE, text=True, bufsize=1, env=env, start_new_session=True)
         except OSError as exc:
             raise JobError(f"Could not start a worker process for {handle.name}: {exc}.") from exc
-        proc.stdin.write(json.dumps({"job": job, "name": handle.name, "args": list(args), "kwargs": kwargs}) + "\n")
-        proc.stdin.flush()
+        enc = codec.Encoder()
+        payload = enc.encode([list(args), kwargs])
+        args_file = enc.write()
+        request = {"job": job, "name": handle.name, "args": payload[0], "kwargs": payload[1], "arrays": args_file}
+        try:
+            proc.stdin.write(json.dumps(request) + "\n")
+            proc.stdin.flush()
+        except OSError:
+            pass  # the child died at once: its stderr says why (reported when it ends)
         handle.pid = proc.pid  # type: ignore[attr-defined]
         handle._set_running()
         stderr_tail: deque[str] = deque(maxlen=60)
         threading.Thread(target=self._drain_stderr, args=(proc, stderr_tail), daemon=True).start()
-        threading.Thread(target=self._read, args=(handle, proc, stderr_tail), daemon=True,
+        threading.Thread(target=self._read, args=(handle, proc, stderr_tail, args_file), daemon=True,
                          name=f"job:{handle.name}").start()
         threading.Thread(target=self._watch_controls, args=(handle, proc), daemon=True).start()
         return handle
@@ -69,7 +78,7 @@ class SubprocessRunner:
                 stop_sent = True
 
     @staticmethod
-    def _read(handle: JobHandle, proc: subprocess.Popen, stderr_tail: deque) -> None:
+    def _read(handle: JobHandle, proc: subprocess.Popen, stderr_tail: deque, args_file: str | None) -> None:
         outcome: dict | None = None
         for line in proc.stdout:
             try:
@@ -83,16 +92,32 @@ class SubprocessRunner:
             elif kind in ("result", "error"):
                 outcome = {"type": kind, **msg}
         code = proc.wait()
+        _remove(args_file)  # the child removes it once read; not when it died first
         if handle.cancel_requested:
+            _remove((outcome or {}).get("arrays"))
             handle._finish(JobState.CANCELLED)
         elif outcome and outcome["type"] == "result":
-            handle._finish(JobState.DONE, result=outcome.get("value"))
+            try:
+                value = codec.decode(outcome.get("value"), outcome.get("arrays"))
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                handle._finish(JobState.FAILED, error=f"The result of {handle.name} could not be read back ({exc}).")
+                return
+            handle._finish(JobState.DONE, result=value)
         elif outcome:
-            handle._finish(JobState.FAILED, error=outcome.get("message"), details=outcome.get("details"))
+            handle._finish(JobState.FAILED, error=outcome.get("message"), details=outcome.get("details"),
+                           hint=outcome.get("hint"))
         else:
             how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
             handle._finish(JobState.FAILED, error=f"The worker process for {handle.name} {how} without a result.",
                            details="".join(stderr_tail))
+
+
+def _remove(path: str | None) -> None:
+    if path:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def kill_group(proc: subprocess.Popen) -> None:

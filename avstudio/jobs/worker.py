@@ -1,11 +1,14 @@
 """The subprocess side of :class:`SubprocessRunner`: ``python -m avstudio.jobs.worker``.
 
-Reads one JSON request on stdin ({"job": "package.module:function", "args": [...], "kwargs": {...}}),
-runs the job and writes JSON lines on stdout::
+Reads one JSON request on stdin ({"job": "package.module:function", "args": [...], "kwargs": {...},
+"arrays": file or null}), runs the job and writes JSON lines on stdout::
 
     {"type": "progress", "done": .., "total": .., "message": .., "data": {..}}
-    {"type": "result", "value": ..}
-    {"type": "error", "message": .., "details": .., "user": true|false}
+    {"type": "result", "value": .., "arrays": file or null}
+    {"type": "error", "message": .., "details": .., "hint": .., "user": true|false}
+
+Arguments and results may hold numpy arrays and AV Studio dataclasses (jobs/codec.py): arrays travel
+in a temporary .npz file named beside the JSON, never pickled.
 
 Later lines on stdin are control messages: {"cmd": "stop"} asks for a graceful stop (the job sees
 ``handle.stop_requested``). Cancel is not a message: the runner kills the process group.
@@ -23,6 +26,7 @@ import traceback
 
 from avstudio.core.errors import UserError
 from avstudio.core.priority import lower_priority
+from avstudio.jobs import codec
 from avstudio.jobs.handle import JobHandle
 
 
@@ -60,11 +64,11 @@ def main() -> int:
                 continue
 
     threading.Thread(target=read_controls, daemon=True).start()
-    kwargs = dict(request.get("kwargs", {}))
-    if "handle" in inspect.signature(job).parameters:
-        kwargs["handle"] = handle
     try:
-        gen = job(*request.get("args", []), **kwargs)
+        args, kwargs = codec.decode([request.get("args", []), request.get("kwargs", {})], request.get("arrays"))
+        if "handle" in inspect.signature(job).parameters:
+            kwargs["handle"] = handle
+        gen = job(*args, **kwargs)
         if inspect.isgenerator(gen):
             while True:
                 try:
@@ -76,11 +80,13 @@ def main() -> int:
                     _emit(out, {"type": "progress", **p.to_json()})
         else:
             result = gen
-        _emit(out, {"type": "result", "value": result})
+        enc = codec.Encoder()
+        value = enc.encode(result)
+        _emit(out, {"type": "result", "value": value, "arrays": enc.write()})
         return 0
     except UserError as exc:
         _emit(out, {"type": "error", "message": exc.message, "details": exc.details or traceback.format_exc(),
-                    "user": True})
+                    "hint": exc.hint, "user": True})
         return 1
     except BaseException as exc:  # noqa: BLE001
         _emit(out, {"type": "error", "message": f"{handle.name} failed unexpectedly: {exc!r}",

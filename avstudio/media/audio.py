@@ -98,3 +98,11 @@ def write_audio(path: str | os.PathLike, audio: Audio, subtype: str = "PCM_16") 
         tmp.unlink(missing_ok=True)
         raise MediaError(f"Could not write {p}: {exc}.", path=str(p), details=repr(exc)) from exc
     return p
+
+
+def playback_audio_job(path: str | os.PathLike):
+    """Job: a soundtrack decoded for playback (48 kHz, up to stereo)."""
+    from avstudio.core.progress import Progress
+
+    yield Progress(0, None, "Decoding audio")
+    return load_audio(path, 48000, mono=False)

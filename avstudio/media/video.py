@@ -272,3 +272,11 @@ class VideoSource:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def open_video_job(path: str | os.PathLike):
+    """Job: open a video for random access (probes it and indexes every packet: a moment on long clips)."""
+    from avstudio.core.progress import Progress
+
+    yield Progress(0, None, "Indexing frames")
+    return VideoSource(path)

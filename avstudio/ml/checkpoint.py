@@ -1,5 +1,6 @@
 """Model checkpoints: ``models/<id>/ckpt-<step>/`` holding config.json + weights.safetensors, and
-``models/<id>/latest.json`` naming the newest complete one (written last, atomically).
+``models/<id>/latest.json`` naming the newest complete one (written last, atomically). The layout
+is core/models.py's RunFolder.
 
 A save killed half-way or a full disk leaves ``latest.json`` pointing at the previous checkpoint.
 Weights are only ever read with safetensors (no pickle): a .pt/.pth file is refused, a tampered
@@ -20,6 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from avstudio.core.atomic import TEMP_PREFIX, atomic_write_json, fsync_dir
 from avstudio.core.errors import UserError
+from avstudio.core.models import CONFIG, VOICE, WEIGHTS, RunFolder, check_model_id, model_kind
 
 FORMAT = "avstudio-model"
 VERSION = 1
@@ -77,8 +79,9 @@ def save_checkpoint(model_dir: Path, step: int, config: dict, tensors: dict[str,
                     extra: dict | None = None) -> Path:
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
+    run = RunFolder(model_dir)
     tmp = model_dir / f"{TEMP_PREFIX}{uuid.uuid4().hex[:8]}"
-    final = model_dir / f"ckpt-{step:08d}"
+    final = run.checkpoint_dir(step)
     try:
         tmp.mkdir()
         weights = tmp / "weights.safetensors"
@@ -87,30 +90,35 @@ def save_checkpoint(model_dir: Path, step: int, config: dict, tensors: dict[str,
             os.fsync(f.fileno())
         doc = {"format": FORMAT, "version": VERSION, "step": step, "config": config,
                "weights_sha256": _sha256(weights), **(extra or {})}
-        atomic_write_json(tmp / "config.json", doc)
+        atomic_write_json(tmp / CONFIG, doc)
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
         fsync_dir(model_dir)
-        atomic_write_json(model_dir / "latest.json", {"checkpoint": final.name, "step": step})
+        atomic_write_json(run.latest_file, {"checkpoint": final.name, "step": step})
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise UserError(f"Could not save the checkpoint in {model_dir}: {exc.strerror or exc}. The previous "
                         "checkpoint is still good; free disk space and resume.", path=str(model_dir)) from exc
-    # Keep the newest few.
-    ckpts = sorted(p for p in model_dir.glob("ckpt-*") if p.is_dir())
-    for old in ckpts[:-KEEP]:
+    for old in run.checkpoints()[:-KEEP]:
         shutil.rmtree(old, ignore_errors=True)
     return final
 
 
 def latest_checkpoint(model_dir: Path) -> Path | None:
-    try:
-        name = json.loads((Path(model_dir) / "latest.json").read_text())["checkpoint"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    path = Path(model_dir) / name
-    return path if (path / "config.json").is_file() else None
+    return RunFolder(Path(model_dir)).latest()
+
+
+# Config keys renamed since checkpoints were first written: each key means one thing in every kind.
+def migrate_config(cfg: dict) -> dict:
+    """A config as today's code reads it: ``kind`` named (old motion configs had none, old voice ones
+    said "cyclegan-vc2"), and the old ``decay_from`` — a share of the steps for motion models, a step
+    for voice models — split into ``lr_decay_share`` and ``lr_decay_start``."""
+    cfg = dict(cfg)
+    cfg["kind"] = model_kind(cfg)
+    if "decay_from" in cfg:
+        cfg["lr_decay_start" if cfg["kind"] == VOICE else "lr_decay_share"] = cfg.pop("decay_from")
+    return cfg
 
 
 def load_checkpoint(path: str | os.PathLike, *, preset: str | None = None) -> tuple[dict, dict[str, torch.Tensor]]:
@@ -121,25 +129,28 @@ def load_checkpoint(path: str | os.PathLike, *, preset: str | None = None) -> tu
             raise UserError(f"{p} is a PyTorch pickle file. AV Studio never unpickles files (they can run code); "
                             "it reads its own checkpoints (config.json + weights.safetensors).", path=str(p))
         p = p.parent
-    if not (p / "config.json").is_file():
+    if not (p / CONFIG).is_file():
         latest = latest_checkpoint(p)
         if latest is None:
             raise UserError(f"{p} holds no AV Studio checkpoint (config.json + weights.safetensors).", path=str(p))
         p = latest
     try:
-        doc = json.loads((p / "config.json").read_text("utf-8"))
+        doc = json.loads((p / CONFIG).read_text("utf-8"))
     except (OSError, ValueError) as exc:
-        raise UserError(f"{p / 'config.json'} is damaged ({exc}).", path=str(p)) from exc
+        raise UserError(f"{p / CONFIG} is damaged ({exc}).", path=str(p)) from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise UserError(f"{p} is not an AV Studio model checkpoint.", path=str(p))
     if doc.get("version") != VERSION:
         raise UserError(f"{p} was written by another AV Studio version (checkpoint format {doc.get('version')}, "
                         f"this version reads {VERSION}). Train again, or open it with the version that made it.",
                         path=str(p))
-    if preset is not None and doc.get("config", {}).get("preset") != preset:
+    if not isinstance(doc.get("config"), dict):
+        raise UserError(f"{p} has no training config. The checkpoint was altered.", path=str(p))
+    doc["config"] = migrate_config(doc["config"])
+    if preset is not None and doc["config"].get("preset") != preset:
         raise UserError(f"{p} is a '{doc.get('config', {}).get('preset')}' checkpoint, not '{preset}': it cannot "
                         "resume this run. Start a new model or choose the matching preset.", path=str(p))
-    weights = p / "weights.safetensors"
+    weights = p / WEIGHTS
     if not weights.is_file():
         raise UserError(f"{weights} is missing.", path=str(weights))
     if _sha256(weights) != doc.get("weights_sha256"):
@@ -157,7 +168,7 @@ def resume_run(models_dir: Path, model_id: str | None, preset: str, steps: int |
     """(checkpoint document, tensors, config) to continue a run; ``steps`` (if given) is the new total."""
     if not model_id:
         raise UserError("Say which model to resume (--model ID).")
-    doc, tensors = load_checkpoint(Path(models_dir) / model_id, preset=preset)
+    doc, tensors = load_checkpoint(RunFolder(Path(models_dir) / check_model_id(model_id)).path, preset=preset)
     cfg = dict(doc["config"])
     if steps:
         cfg["steps"] = int(steps)
@@ -165,7 +176,7 @@ def resume_run(models_dir: Path, model_id: str | None, preset: str, steps: int |
 
 
 def check_new_model(models_dir: Path, model_id: str) -> None:
-    if latest_checkpoint(Path(models_dir) / model_id):
+    if latest_checkpoint(Path(models_dir) / check_model_id(model_id)):
         raise UserError(f"A model named {model_id} exists already: resume it or choose another name.")
 
 

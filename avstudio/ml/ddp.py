@@ -58,7 +58,7 @@ def main() -> int:
     import torch
     import torch.distributed as dist
 
-    from avstudio.ml.train import train
+    from avstudio.ml.motion.train import train
 
     kwargs = json.loads(sys.argv[1])
     backend = "nccl" if torch.cuda.is_available() and kwargs.get("device", "auto") != "cpu" else "gloo"

@@ -13,7 +13,7 @@ sanitize_qt_env()
 from PySide6.QtCore import QSettings  # noqa: E402
 
 from avstudio.gui.app import DEMO  # noqa: E402
-from avstudio.gui.theme import apply_theme  # noqa: E402
+from avstudio.gui.widgets.theme import apply_theme  # noqa: E402
 
 
 @pytest.fixture

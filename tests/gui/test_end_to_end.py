@@ -8,14 +8,12 @@ from PySide6.QtCore import QEvent, QPoint, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
-from avstudio.analysis.project_ops import find_track
 from avstudio.core.progress import JobState
 from avstudio.core.tracks import Flag
 from avstudio.media.probe import probe
 
 from tests.gui.conftest import save_screenshot
-from tests.gui.test_keypoint_canvas import isolated_joint, send, widget_pos
-from tests.gui.test_main_window import wait_frames
+from tests.gui.helpers import activate, isolated_joint, send, wait_frames, widget_pos
 
 
 def in_dialog(qtbot, fill):
@@ -48,7 +46,7 @@ def drag_line(qtbot, pane, line, dy_px: int) -> None:
 
 def test_new_user_walkthrough(window, demo_copy, qtbot, tmp_path):
     w = window
-    w.open_project(demo_copy)
+    w.projects.open_project(demo_copy)
     wait_frames(qtbot, w, 0)
 
     # 1. Analyse both clips: click the person to follow on the source, then the Analysis menu.
@@ -61,14 +59,14 @@ def test_new_user_walkthrough(window, demo_copy, qtbot, tmp_path):
     send(vp, QEvent.MouseButtonRelease, pos, Qt.LeftButton, Qt.NoButton)
     w.findChild(QAction, "analyse_source_pose").trigger()
     w.findChild(QAction, "analyse_target_pose").trigger()
-    qtbot.waitUntil(lambda: find_track(w.project, "source", "pose") is not None
-                    and find_track(w.project, "target", "pose") is not None, timeout=240000)
+    qtbot.waitUntil(lambda: w.project.find_track("source", "pose") is not None
+                    and w.project.find_track("target", "pose") is not None, timeout=240000)
     w.player.seek(0)
     wait_frames(qtbot, w, 0)
     save_screenshot(w, "e2e_1_analysed")
 
     # 2. Fix a keypoint on the target by dragging it; undo and redo it with the keyboard.
-    track = find_track(w.project, "target", "pose")
+    track = w.project.find_track("target", "pose")
     tview = w.views["target"]
     f = tview.frame_index
     joint = isolated_joint(track, f)
@@ -82,7 +80,7 @@ def test_new_user_walkthrough(window, demo_copy, qtbot, tmp_path):
     send(tvp, QEvent.MouseButtonRelease, start + QPoint(14, 14), Qt.LeftButton, Qt.NoButton)
     moved = track.points[f, joint].copy()
     assert track.flags[f, joint] == Flag.EDITED and np.hypot(*(moved[:2] - before[:2])) > 3
-    w.activateWindow()
+    activate(qtbot, w)
     qtbot.keyClick(w, Qt.Key_Z, Qt.ControlModifier)
     assert np.array_equal(track.points[f, joint], before)
     qtbot.keyClick(w, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
@@ -91,24 +89,24 @@ def test_new_user_walkthrough(window, demo_copy, qtbot, tmp_path):
 
     # 3. Retarget, then correct the target's close floor line in the retarget view by dragging it.
     w.findChild(QAction, "retarget").trigger()
-    qtbot.waitUntil(lambda: find_track(w.project, "source", "normalized") is not None, timeout=20000)
+    qtbot.waitUntil(lambda: w.project.find_track("source", "normalized") is not None, timeout=20000)
     w.findChild(QAction, "retarget_view").trigger()
     w.player.seek(120)
-    rv = w.retarget_view
+    rv = w.retarget.view
     qtbot.waitUntil(lambda: rv.stats is not None and rv.frame == 120, timeout=10000)
     qtbot.waitUntil(lambda: rv.skeletons["source"]._points is not None
                     and rv.skeletons["normalized"]._points is not None, timeout=5000)
-    norm = find_track(w.project, "source", "normalized")
+    norm = w.project.find_track("source", "normalized")
     first = norm.points.copy()
     steps = w.undo_stack.count()
     drag_line(qtbot, rv.panes["normalized"], rv.lines[("target", "close_y")], 10)
     qtbot.waitUntil(lambda: w.undo_stack.count() == steps + 1, timeout=20000)
     over = w.project.settings["retarget"]["overrides"]
     assert set(over) == {"target.close_y"}
-    moved = find_track(w.project, "source", "normalized").points
+    moved = w.project.find_track("source", "normalized").points
     assert not np.allclose(moved, first)
     qtbot.keyClick(w, Qt.Key_Z, Qt.ControlModifier)
-    assert np.array_equal(find_track(w.project, "source", "normalized").points, first)
+    assert np.array_equal(w.project.find_track("source", "normalized").points, first)
     assert not w.project.settings["retarget"]["overrides"]
     qtbot.keyClick(w, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
     assert set(w.project.settings["retarget"]["overrides"]) == {"target.close_y"}
@@ -134,11 +132,11 @@ def test_new_user_walkthrough(window, demo_copy, qtbot, tmp_path):
     save_screenshot(w, "e2e_4_trained")
 
     # 5. The right pane shows what the model generates from the source's motion.
-    i = w.right_pane.findData("walk")
+    i = w.transport.right_pane.findData("walk")
     assert i > 0
-    w.right_pane.setCurrentIndex(i)
-    w.right_pane.activated.emit(i)
-    qtbot.waitUntil(lambda: w.preview.keys and w.preview.missing() == 0, timeout=180000)
+    w.transport.right_pane.setCurrentIndex(i)
+    w.transport.right_pane.activated.emit(i)
+    qtbot.waitUntil(lambda: bool(w.generated.frames.keys) and w.generated.frames.missing() == 0, timeout=180000)
     w.player.seek(120)
     qtbot.waitUntil(lambda: w.views["source"].frame_index == 120, timeout=10000)
     img = w.views["target"].image.image
@@ -150,17 +148,17 @@ def test_new_user_walkthrough(window, demo_copy, qtbot, tmp_path):
     save_screenshot(w, "e2e_5_generated")
     # The retarget view's third pane shows the same generated frame.
     w.findChild(QAction, "retarget_view").trigger()
-    qtbot.waitUntil(lambda: w.retarget_view.panes["generated"].image.image is not None, timeout=5000)
+    qtbot.waitUntil(lambda: w.retarget.view.panes["generated"].image.image is not None, timeout=5000)
     save_screenshot(w, "e2e_5b_retarget_generated")
     w.center_tabs.setCurrentIndex(0)
 
     # 6. Play it with a soundtrack (the source voice); the audio device is the clock when there is one.
-    w.soundtrack.setCurrentIndex(w.soundtrack.findData("source_voice"))
-    w.soundtrack.activated.emit(w.soundtrack.currentIndex())
+    w.transport.soundtrack.setCurrentIndex(w.transport.soundtrack.findData("source_voice"))
+    w.transport.soundtrack.activated.emit(w.transport.soundtrack.currentIndex())
     w.player.seek(0)
-    w.play_button.click()
+    w.transport.play_button.click()
     qtbot.waitUntil(lambda: w.player.frame > 20, timeout=10000)
-    w.play_button.click()
+    w.transport.play_button.click()
     assert not w.player.playing
     save_screenshot(w, "e2e_6_playing")
 
@@ -174,9 +172,9 @@ def test_new_user_walkthrough(window, demo_copy, qtbot, tmp_path):
         d.path.setText(str(out))
     in_dialog(qtbot, fill_export)
     w.findChild(QAction, "export").trigger()
-    qtbot.waitUntil(lambda: any(getattr(h, "open_folder", False) and h.state.finished for h in w.jobs.handles),
+    qtbot.waitUntil(lambda: any(h.name == "Export walk.mp4" and h.state.finished for h in w.jobs.handles),
                     timeout=180000)
-    h = [h for h in w.jobs.handles if getattr(h, "open_folder", False)][-1]
+    h = [h for h in w.jobs.handles if h.name == "Export walk.mp4"][-1]
     assert h.state is JobState.DONE, h.error
     info = probe(out)
     assert info.video.frame_count == 230 and [a.codec for a in info.audio] == ["aac"]

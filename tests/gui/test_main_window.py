@@ -1,44 +1,36 @@
 import shutil
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from avstudio.core.progress import JobState
 from avstudio.core.store import load_project
-from avstudio.jobs.builtin import sleep_steps
+from avstudio.jobs.diagnostics import sleep_steps
 from avstudio.media.probe import probe
-from avstudio.media.projects import ExportRequest
+from avstudio.workflows.project import ExportRequest
 
 from tests.conftest import media
 from tests.gui.conftest import save_screenshot
-
-
-def wait_frames(qtbot, window, frame):
-    qtbot.waitUntil(lambda: not window._opening, timeout=20000)  # clips open as jobs
-
-    def shown():
-        return all(v.frame_index is not None for r, v in window.views.items() if r in window.loaders) and \
-            window.views["source"].frame_index == frame
-    qtbot.waitUntil(shown, timeout=10000)
+from tests.gui.helpers import activate, wait_frames
 
 
 def test_opens_demo_and_shows_both_clips(qtbot, window, demo_copy):
-    assert window.open_project(demo_copy)
+    assert window.projects.open_project(demo_copy)
     wait_frames(qtbot, window, 0)
-    assert set(window.loaders) == {"source", "target"}
+    assert set(window.clips.loaders) == {"source", "target"}
     img = window.views["source"].image.image
     assert img.shape == (994, 1768, 3) and img.std() > 10  # a real picture, not a blank placeholder
     assert window.views["target"].image.image.shape == (376, 450, 3)
-    assert "Demo" in window.windowTitle() and "frame 1/230" in window.timecode.text()
-    assert str(demo_copy) in window.recent()
+    assert "Demo" in window.windowTitle() and "frame 1/230" in window.transport.timecode.text()
+    assert str(demo_copy) in window.projects.recent()
     save_screenshot(window, "01_demo_opened")
 
 
 def test_keys_step_and_scrub_are_frame_exact(qtbot, window, demo_copy):
-    window.open_project(demo_copy)
+    window.projects.open_project(demo_copy)
     wait_frames(qtbot, window, 0)
-    window.activateWindow()
+    activate(qtbot, window)
     window.setFocus()
     qtbot.keyClick(window, Qt.Key_Right)
     assert window.player.frame == 1
@@ -47,18 +39,18 @@ def test_keys_step_and_scrub_are_frame_exact(qtbot, window, demo_copy):
     qtbot.keyClick(window, Qt.Key_Left)
     assert window.player.frame == 10
     wait_frames(qtbot, window, 10)
-    src = window.loaders["source"].source
+    src = window.clips.loaders["source"].source
     assert np.array_equal(window.views["source"].image.image, src.get_frame(10))
     # The target (10 fps) follows by time: source frame 10 at 30 fps is t=0.333 s -> target frame 3.
     qtbot.waitUntil(lambda: window.views["target"].frame_index == 3, timeout=5000)
-    window.scrub.setValue(150)
+    window.transport.scrub.setValue(150)
     wait_frames(qtbot, window, 150)
     assert np.array_equal(window.views["source"].image.image, src.get_frame(150))
-    assert "frame 151/230" in window.timecode.text()
+    assert "frame 151/230" in window.transport.timecode.text()
 
 
 def test_play_with_silent_clock_advances_and_pauses(qtbot, window, demo_copy):
-    window.open_project(demo_copy)
+    window.projects.open_project(demo_copy)
     wait_frames(qtbot, window, 0)
     assert not window.player.clock.has_audio  # no audio device here: silent clock
     qtbot.keyClick(window, Qt.Key_Space)
@@ -101,10 +93,10 @@ def test_jobs_panel_progress_cancel_and_error(qtbot, window):
 
 
 def test_export_from_window_gives_valid_mp4(qtbot, window, demo_copy, tmp_path):
-    window.open_project(demo_copy)
+    window.projects.open_project(demo_copy)
     wait_frames(qtbot, window, 0)
     out = tmp_path / "out.mp4"
-    h = window.start_export(ExportRequest(out=str(out), clip="side_by_side", audio="source_voice", start=0, end=45,
+    h = window.projects.start_export(ExportRequest(out=str(out), clip="side_by_side", audio="source_voice", start=0, end=45,
                                           height=240, preset="ultrafast"))
     qtbot.waitUntil(lambda: h.state.finished, timeout=120000)
     assert h.state is JobState.DONE, h.error
@@ -113,7 +105,7 @@ def test_export_from_window_gives_valid_mp4(qtbot, window, demo_copy, tmp_path):
 
 
 def test_drop_media_on_panes_and_save(qtbot, window, tmp_path):
-    window.new_project(tmp_path / "dropped")
+    window.projects.new_project(tmp_path / "dropped")
     for role, rel in (("source", "body/vtest_standing_man_crop.mp4"), ("target", "body/vtest_walker_crop.mp4")):
         view = window.views[role]
         mime = QMimeData()
@@ -126,19 +118,19 @@ def test_drop_media_on_panes_and_save(qtbot, window, tmp_path):
                     timeout=10000)
     wait_frames(qtbot, window, 0)
     assert window.project.dirty and window.windowTitle().startswith("dropped *")
-    assert window.save()
+    assert window.projects.save()
     assert not window.project.dirty
     assert {m.role for m in load_project(tmp_path / "dropped.avproj").media.values()} == {"source", "target"}
     # A file that is not a video is refused with a message, and nothing changes.
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
-    window.set_media("source", str(bad))
+    window.projects.set_media("source", str(bad))
     qtbot.waitUntil(lambda: "not a media file" in window.statusBar().currentMessage(), timeout=10000)
     assert window.project.media_by_role("source").path.endswith("vtest_standing_man_crop.mp4")
 
 
 def test_two_videos_dropped_at_once_become_source_and_target(qtbot, window, tmp_path):
-    window.new_project(tmp_path / "both")
+    window.projects.new_project(tmp_path / "both")
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(media(rel)))
                   for rel in ("body/vtest_standing_man_crop.mp4", "body/vtest_walker_crop.mp4")])
@@ -150,15 +142,15 @@ def test_two_videos_dropped_at_once_become_source_and_target(qtbot, window, tmp_
 
 def test_missing_media_opens_with_relink_message(qtbot, window, demo_copy):
     (demo_copy / "media" / "target-vtest_walker_crop.mp4").unlink()
-    assert window.open_project(demo_copy)
+    assert window.projects.open_project(demo_copy)
     wait_frames(qtbot, window, 0)
-    assert "target" not in window.loaders and "source" in window.loaders
+    assert "target" not in window.clips.loaders and "source" in window.clips.loaders
     assert "Relink" in window.statusBar().currentMessage()
     assert "missing" in window.views["target"].title.text()
 
 
 def test_bad_project_is_a_message_not_a_crash(qtbot, window, tmp_path):
-    assert not window.open_project(tmp_path / "nothing.avproj")
+    assert not window.projects.open_project(tmp_path / "nothing.avproj")
     assert "does not exist" in window.statusBar().currentMessage()
     assert window.project is None
 
@@ -166,18 +158,18 @@ def test_bad_project_is_a_message_not_a_crash(qtbot, window, tmp_path):
 def test_autosave_and_recovery_on_next_open(qtbot, window, demo_copy, qapp, tmp_path):
     from avstudio.core.tracks import PoseTrack
 
-    window.open_project(demo_copy)
+    window.projects.open_project(demo_copy)
     window.project.add_track(PoseTrack.empty(230, 33, "mediapipe33", name="unsaved work"))
-    window.autosave()
+    window.projects.autosave()
     window.project.saved_revision = window.project.revision  # simulate a crash: no save prompt
-    window.set_project(None)
-    assert window.open_project(demo_copy)  # ask=False: recovery is accepted
+    window.projects.set_project(None)
+    assert window.projects.open_project(demo_copy)  # ask=False: recovery is accepted
     assert [t.name for t in window.project.tracks.values()] == ["unsaved work"] and window.project.dirty
 
 
 def test_fits_a_1366x768_screen_with_every_panel(window, qtbot):
     """Every dock open (retarget view, pitch editor, training monitor too): the window still fits."""
-    window.show_retarget_view()
+    window.retarget.show()
     window.show_pitch()
     window.monitor_dock.show()
     qtbot.wait(20)
@@ -199,16 +191,16 @@ def test_demo_is_copied_to_user_data_and_opens(qtbot, window, monkeypatch, tmp_p
     monkeypatch.setattr(QStandardPaths, "writableLocation", lambda *_: str(tmp_path / "data"))
     demo = app_module.user_demo_copy()
     assert demo == tmp_path / "data" / "Demo.avproj" and (demo / "media").is_dir()
-    assert window.open_project(demo)
+    assert window.projects.open_project(demo)
     wait_frames(qtbot, window, 0)
-    assert set(window.loaders) == {"source", "target"}
+    assert set(window.clips.loaders) == {"source", "target"}
     # A second call reuses the user's copy (their edits survive).
     (demo / "marker").write_text("mine")
     assert app_module.user_demo_copy() == demo and (demo / "marker").exists()
 
 
 def test_routine_jobs_leave_the_panel_failures_stay(qtbot, window, demo_copy, tmp_path):
-    window.open_project(demo_copy)
+    window.projects.open_project(demo_copy)
     wait_frames(qtbot, window, 0)
     # The routine jobs (opening the clips, thumbnails, waveform) leave by themselves.
     qtbot.waitUntil(lambda: window.jobs_panel.rows == {}, timeout=10000)
@@ -216,9 +208,9 @@ def test_routine_jobs_leave_the_panel_failures_stay(qtbot, window, demo_copy, tm
     shutil.copytree(demo_copy, bad)
     clip = bad / "media" / "source-sports2d_demo.mp4"
     clip.write_bytes(b"\0" * clip.stat().st_size)  # same size, so it is found, but it is not a video
-    window.open_project(bad)
-    qtbot.waitUntil(lambda: not window._opening, timeout=20000)
-    assert "source" not in window.loaders and "target" in window.loaders
+    window.projects.open_project(bad)
+    qtbot.waitUntil(lambda: not window.clips.opening, timeout=20000)
+    assert "source" not in window.clips.loaders and "target" in window.clips.loaders
     failed = [r for r in window.jobs_panel.rows.values() if r.handle.state is JobState.FAILED]
     assert len(failed) == 1 and "not a media file" in failed[0].message.text()
     assert "not a media file" in window.views["source"].placeholder.text()
@@ -232,5 +224,5 @@ def test_garbage_is_collected_on_the_gui_thread_only(window):
     junk = []
     junk.append(junk)  # a cycle
     del junk
-    from avstudio.gui import jobs
+    from avstudio.gui.jobs import manager as jobs
     assert jobs._gui_gc is not None and jobs._gui_gc.timer.isActive()

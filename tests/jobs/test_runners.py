@@ -8,7 +8,7 @@ from avstudio.core.errors import MediaError
 from avstudio.core.progress import EtaEstimator, JobState, Progress
 from avstudio.jobs.subprocess_runner import SubprocessRunner
 from avstudio.jobs.thread_runner import ThreadRunner
-from avstudio.jobs.builtin import sleep_steps
+from avstudio.jobs.diagnostics import sleep_steps
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,13 +69,13 @@ def env():
 
 def test_subprocess_runner_progress_result_and_error():
     runner = SubprocessRunner(env=env())
-    h = runner.submit("avstudio.jobs.builtin:sleep_steps", 4, 0.01, name="steps")
+    h = runner.submit("avstudio.jobs.diagnostics:sleep_steps", 4, 0.01, name="steps")
     seen = []
     h.on_progress(lambda hh, p: seen.append((p.done, p.data.get("step"))))
     assert h.wait(60)
     assert h.state is JobState.DONE and h.result == {"completed": 4, "stopped": False}
     assert (4, 4) in seen
-    h = runner.submit("avstudio.jobs.builtin:sleep_steps", 4, 0.01, fail_at=1)
+    h = runner.submit("avstudio.jobs.diagnostics:sleep_steps", 4, 0.01, fail_at=1)
     h.wait(60)
     assert h.state is JobState.FAILED and h.error == "Step 1 failed on purpose."
 
@@ -87,7 +87,7 @@ def test_subprocess_runner_refuses_foreign_functions():
 
 
 def test_subprocess_stop_is_graceful():
-    h = SubprocessRunner(env=env()).submit("avstudio.jobs.builtin:sleep_steps", 10000, 0.01)
+    h = SubprocessRunner(env=env()).submit("avstudio.jobs.diagnostics:sleep_steps", 10000, 0.01)
     while h.progress is None:
         h.wait(0.05)
     h.request_stop()
@@ -97,7 +97,7 @@ def test_subprocess_stop_is_graceful():
 
 def test_subprocess_cancel_kills_the_whole_process_group(tmp_path):
     pid_file = tmp_path / "grandchild.pid"
-    h = SubprocessRunner(env=env()).submit("avstudio.jobs.builtin:spawn_and_wait", str(pid_file), 60)
+    h = SubprocessRunner(env=env()).submit("avstudio.jobs.diagnostics:spawn_and_wait", str(pid_file), 60)
     deadline = time.monotonic() + 60
     while not pid_file.exists() or not pid_file.read_text():
         assert time.monotonic() < deadline

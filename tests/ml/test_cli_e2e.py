@@ -47,7 +47,7 @@ def test_new_analyze_retarget_train_render(tmp_path):
 
     # The voice: analyse, train CycleGAN-VC2 briefly, convert, render with the converted voice.
     out = cli("voice", "analyze", proj, "--clip", "source_voice", "-q")
-    assert "source_voice:" in out and "voiced" in out
+    assert "Analysed the source voice:" in out and "voiced" in out
     cli("voice", "analyze", proj, "--clip", "target_voice", "-q")
     out = cli("voice", "train", proj, "--steps", 6, "--model", "v", "--device", "cpu", "-q")
     assert "Voice model v: step 6" in out

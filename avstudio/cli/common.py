@@ -1,0 +1,161 @@
+"""What every command module shares: the progress bar, running a job or an operation (its edit goes
+through History, then the project is saved, then its summary is printed), exit codes and the words
+for a fix ("hints"). Imports nothing heavy: ``avstudio --help`` stays quick."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from avstudio.core import textfmt
+from avstudio.core.errors import UserError
+
+EXIT_USER_ERROR = 2
+EXIT_CANCELLED = 130
+
+# What the editor calls an action (UserError.hint), as the command that does it.
+_HINTS = {
+    "retarget": "avstudio retarget PROJECT",
+    "relink": "avstudio relink PROJECT ROLE NEW_PATH",
+    "convert_voice": "avstudio voice convert PROJECT --model MODEL",
+    "train": "avstudio train PROJECT",
+    "train_voice": "avstudio voice train PROJECT",
+}
+
+
+def hint_command(hint: str | None) -> str | None:
+    """The command line that does what a UserError's hint names (None when there is none)."""
+    if not hint:
+        return None
+    if hint in _HINTS:
+        return _HINTS[hint]
+    for role in ("source_voice", "target_voice", "source", "target"):
+        if hint == f"analyse_{role}":
+            return f"avstudio voice analyze PROJECT --clip {role}"
+        for kind in ("pose", "face"):
+            if hint == f"analyse_{role}_{kind}":
+                return f"avstudio analyze {kind} PROJECT --clip {role}"
+        if hint == f"set_{role}":
+            return f"avstudio set PROJECT {role} FILE"
+    return None
+
+
+def print_error(exc: UserError) -> None:
+    import os
+
+    print(f"avstudio: error: {exc.message}", file=sys.stderr)
+    command = hint_command(exc.hint)
+    if command:
+        print(f"  to fix it: {command}", file=sys.stderr)
+    if os.environ.get("AVSTUDIO_DEBUG") and exc.details:
+        print(exc.details, file=sys.stderr)
+
+
+class ProgressBar:
+    """A one-line bar with ETA on a terminal; periodic plain lines when output is a file or pipe."""
+
+    def __init__(self, stream=None, width: int = 30):
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.tty = self.stream.isatty()
+        self._last_print = 0.0
+        self._last_pct = -100
+
+    def update(self, handle, progress) -> None:
+        frac = progress.fraction
+        now = time.monotonic()
+        if self.tty:
+            if now - self._last_print < 0.1 and frac not in (None, 1.0):
+                return
+            bar = ("#" * int(self.width * (frac or 0))).ljust(self.width, ".") if frac is not None else "?" * self.width
+            pct = f"{frac * 100:5.1f}%" if frac is not None else "  ...."
+            line = f"\r[{bar}] {pct} ETA {textfmt.duration(handle.eta)}  {progress.message[:60]}"
+            self.stream.write(line.ljust(120)[:120])
+            self.stream.flush()
+        else:
+            pct = int((frac or 0) * 100)
+            if pct - self._last_pct >= 10 or frac == 1.0:
+                self.stream.write(f"{pct:3d}% ETA {textfmt.duration(handle.eta)} {progress.message}\n")
+                self.stream.flush()
+                self._last_pct = pct
+        self._last_print = now
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def run_job(job, *args, name: str, quiet: bool = False, **kwargs):
+    """Run a job on the thread runner with a progress bar; Ctrl+C cancels it cleanly."""
+    from avstudio.core.progress import JobState
+    from avstudio.jobs.thread_runner import ThreadRunner
+
+    bar = None if quiet else ProgressBar()
+    handle = ThreadRunner().submit(job, *args, name=name, **kwargs)
+    if bar is not None:
+        handle.on_progress(bar.update)
+    try:
+        while not handle.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        handle.cancel()
+        handle.wait(30)
+    finally:
+        if bar is not None:
+            bar.close()
+    if handle.state is JobState.CANCELLED:
+        raise KeyboardInterrupt
+    if handle.state is JobState.FAILED:
+        raise UserError(handle.error or f"{name} failed.", details=handle.error_details, hint=handle.error_hint)
+    return handle.result
+
+
+def load(path: str):
+    from avstudio.core.store import load_project
+
+    return load_project(path)
+
+
+def run_operation(project, factory, *args, quiet: bool = False, **kwargs):
+    """Build an operation on ``project`` (a Project, or the path of one), run its job here, apply its
+    edit through History, save the project and print its summary — what the editor does with the
+    same operation, through its undo stack. Returns the job's result."""
+    from avstudio.core.edits import History
+    from avstudio.core.store import save_project
+    from avstudio.jobs.worker import resolve
+
+    if isinstance(project, (str, Path)):
+        project = load(str(project))
+    op = factory(project, *args, **kwargs)
+    result = run_job(resolve(op.job), *op.args, name=op.name, quiet=quiet, **op.kwargs)
+    edit = op.edit(project, result)
+    if edit is not None:
+        History(project).push(edit)
+        save_project(project)
+    print(op.describe(result))
+    return result
+
+
+def add_quiet(parser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def add_training_options(t, presets: list[str], default: str) -> None:
+    """The options every kind of training has."""
+    t.add_argument("project")
+    t.add_argument("--preset", default=default, choices=presets)
+    t.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
+    t.add_argument("--model", default=None, help="model name (default: a new time-stamped one)")
+    t.add_argument("--resume", action="store_true", help="continue the model's latest checkpoint exactly")
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    t.add_argument("--seed", type=int, default=0)
+    add_quiet(t)
+
+
+def train_request(args, kind: str, options: dict):
+    from avstudio.workflows.training import TrainRequest
+
+    return TrainRequest(kind=kind, preset=args.preset, steps=args.steps, model_id=args.model, resume=args.resume,
+                        device=args.device, seed=args.seed, gpus=getattr(args, "gpus", 1), options=options)
