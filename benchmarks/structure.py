@@ -86,8 +86,9 @@ def edit_rows(app, tmp: Path, clip: Path, quick: bool) -> list[tuple]:
     idle = meter.stop()
     p = w.project
     src = p.find_track("source", "pose")
+    mid = frames // 2
     edits = [lambda k: move_keypoint(p, src.id, 100 + k, 12, 400.0 + k, 300.0, drag_id=900 + k),
-             lambda k: interpolate(p, src.id, 2000 + 50 * k, 2040 + 50 * k)]
+             lambda k: interpolate(p, src.id, mid + 50 * k, mid + 40 + 50 * k)]
     stalls = []
     for k in range(4 if quick else 10):
         for make in edits:

@@ -104,8 +104,7 @@ def _follower(kind: str, size, crop_px: int):
     return SubjectFollower(model, size, crop_px=crop_px)
 
 
-def _run_forward(vs: VideoSource, follower, start: int, stop: int, out_pts, out_flags, offset: int,
-                 report=None) -> Iterator[int]:
+def _run_forward(vs: VideoSource, follower, start: int, stop: int, out_pts, out_flags, offset: int) -> Iterator[int]:
     """Follow forward over [start, stop), writing rows (frame - offset). Yields frames done."""
     frames = _threaded(vs.iter_frames(start, stop))
     try:
@@ -145,7 +144,6 @@ def extract_range(req: ExtractRequest, progress_cb=None) -> ExtractResult:
         pts = np.zeros((n, joints, 3), np.float32)
         flags = np.full((n, joints), Flag.MISSING, np.uint8)
         follower = _follower(req.kind, vs.size, req.crop_px)
-        lost = 0
         steps = []
         if req.seed is not None:
             f0, x, y = int(req.seed[0]), float(req.seed[1]), float(req.seed[2])
@@ -247,11 +245,11 @@ def extract(req: ExtractRequest) -> Iterator[Progress]:
         result_box: dict = {}
         progress: list[int] = [0]
         err: list[BaseException] = []
-        stop = threading.Event()
+        cancelled = threading.Event()
 
         def report(done: int) -> None:
             progress[0] = done
-            if stop.is_set():  # the job was cancelled: end the helper thread at the next frame
+            if cancelled.is_set():  # the job was cancelled: end the helper thread at the next frame
                 raise Cancelled()
 
         def run():
@@ -268,7 +266,7 @@ def extract(req: ExtractRequest) -> Iterator[Progress]:
                 t.join(0.1)
                 yield Progress(progress[0], n, f"Analysing {label}: frame {min(progress[0], n)}/{n}")
         finally:
-            stop.set()  # on cancel (GeneratorExit here) the helper stops too
+            cancelled.set()  # on cancel (GeneratorExit here) the helper stops too
         if err:
             raise err[0]
         result = result_box["r"]

@@ -43,13 +43,16 @@ def body25_of(points: np.ndarray, flags: np.ndarray, skel: str) -> tuple[np.ndar
 
 def face68(track, pupils: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """iBUG 68 points (or OpenPose's 70 with the pupils) of a face track."""
-    skel = track.meta["skeleton"]
+    return face68_of(track.points, track.flags, track.meta["skeleton"], pupils)
+
+
+def face68_of(points: np.ndarray, flags: np.ndarray, skel: str, pupils: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """iBUG 68 (or 70) of points in the layout ``skel``."""
     if skel in ("face68", "face70"):
-        pts, fl = track.points, track.flags
-        return (pts, fl) if pupils or skel == "face68" else (pts[:, :68], fl[:, :68])
+        return (points, flags) if pupils or skel == "face68" else (points[:, :68], flags[:, :68])
     if skel != FACE_SKELETON:
         raise ValueError(f"cannot derive face points from a {skel} track")
-    return map_points(track.points, track.flags, "mediapipe478->face70" if pupils else "mediapipe478->face68")
+    return map_points(points, flags, "mediapipe478->face70" if pupils else "mediapipe478->face68")
 
 
 def mouth_opening(track) -> np.ndarray:

@@ -29,7 +29,6 @@ class PosePanel(QObject):
         self.subject_points: dict[str, tuple[int, float, float]] = {}
         self.hidden_roles: set[str] = set()  # panes showing something else (generated frames): no overlay
         self.onion = False
-        self._face_cache: dict = {}
         for role, v in self.views.items():
             v.skeleton.pointMoved.connect(lambda j, x, y, d, r=role: self.move_point(r, j, x, y, d))
             v.skeleton.pointToggled.connect(lambda j, r=role: self.toggle_point(r, j))
@@ -72,7 +71,6 @@ class PosePanel(QObject):
 
     def _reset(self) -> None:
         self.subject_points.clear()
-        self._face_cache.clear()
         self.refresh_overlay()
 
     def _track_changed(self, _tid: str, clip: str, layer: str) -> None:
@@ -105,24 +103,21 @@ class PosePanel(QObject):
                 view.skeleton.set_onion()
 
     def _draw_face(self, role: str) -> None:
-        """The clip's face landmarks (iBUG 68 derived from the stored mesh, cached per track revision)."""
-        from avstudio.analysis.landmarks.layouts import face68
+        """The clip's face landmarks on the frame shown (iBUG 68 derived from the stored mesh for that frame
+        alone: nothing per edit, whatever the track's length)."""
+        from avstudio.analysis.landmarks.layouts import face68_of
 
         view, f = self.views[role], self.views[role].frame_index
         track = self.track(role, layers.FACE)
         if track is None or f is None or f >= track.length:
             view.face.set_face(None, None)
             return
-        key = (track.id, self.ctx.project.track_revision(track.id))
-        cached = self._face_cache.get(role)
-        if cached is None or cached[0] != key:
-            try:
-                cached = (key, face68(track))
-            except ValueError:  # a layout with no face68 mapping
-                cached = (key, None)
-            self._face_cache[role] = cached
-        pts = cached[1]
-        view.face.set_face(*((pts[0][f], pts[1][f]) if pts is not None else (None, None)))
+        try:
+            pts, fl = face68_of(track.points[f:f + 1], track.flags[f:f + 1], track.meta["skeleton"])
+        except ValueError:  # a layout with no face68 mapping
+            view.face.set_face(None, None)
+            return
+        view.face.set_face(pts[0], fl[0])
 
     def toggle_onion(self) -> None:
         action = self.ctx.actions.get("onion")

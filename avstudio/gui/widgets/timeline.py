@@ -17,9 +17,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 
+from avstudio.core import roles
 from avstudio.core.tracks import Flag
 
-ROWS = ("source", "target")
+ROWS = roles.VIDEO_ROLES
 WAVE_Y = len(ROWS) + 0.5      # the waveform's centre line
 THUMBS_Y = len(ROWS) + 1.05   # the thumbnail strip's bottom
 GENERATED_Y = -1              # the generated output's row

@@ -105,11 +105,6 @@ def background_size(src_size) -> tuple[int, int]:
     return int(round(src_size[0] * k)), int(round(src_size[1] * k))
 
 
-def clip_fps(ref) -> float:
-    num, den = ref.probe["video"]["fps"]
-    return num / den
-
-
 @dataclass
 class _Source:
     """What a target's training data is made from (the cache is written once from it)."""
@@ -147,7 +142,7 @@ def build_dataset(project: Project, size: int, stage: dict | None = None, follow
         st = Stage.from_dict(stage, src_size, size)
     else:
         st = fit_stage(b_pts, b_fl, src_size, size) if follow else Stage.static(src_size, size)
-    src = _Source(path, size, st, usable, st.windows(b_pts, b_fl, clip_fps(ref))[usable], (b_pts, b_fl), face,
+    src = _Source(path, size, st, usable, st.windows(b_pts, b_fl, float(ref.fps))[usable], (b_pts, b_fl), face,
                   src_size)
     key = _key(project, size, st)
     cache = Path(project.folder) / "cache" / f"dataset-{key}"

@@ -19,6 +19,7 @@ from avstudio.core.progress import Progress
 from avstudio.core.project import fingerprint
 
 FEATURES_VERSION = 1
+FRAMES_PER_SECOND = 1000 / world.FRAME_PERIOD_MS  # WORLD's 5 ms grid
 
 
 @dataclass
@@ -101,13 +102,14 @@ def load_speaker(name: str, sources: list[str | os.PathLike], cache_dir: Path | 
         raise UserError(f"The {name} speaker has {total * world.FRAME_PERIOD_MS / 1000:.1f} s of usable speech; "
                         f"training needs at least {min_frames * world.FRAME_PERIOD_MS / 1000:.2f} s (and minutes "
                         "for a good model).")
-    if len(utts) < 2 and total < 20 * 200:
-        warnings.append(f"The {name} speaker has a single short recording ({total / 200:.1f} s): CycleGAN-VC2 "
-                        "needs minutes of speech to learn a voice; expect a weak model.")
+    if len(utts) < 2 and total < 20 * FRAMES_PER_SECOND:
+        seconds = total / FRAMES_PER_SECOND
+        warnings.append(f"The {name} speaker has a single short recording ({seconds:.1f} s): CycleGAN-VC2 needs "
+                        "minutes of speech to learn a voice; expect a weak model.")
     allm = np.concatenate([u.mcep for u in utts]).astype(np.float64)
     mean, std = allm.mean(0), np.maximum(allm.std(0), 1e-6)
     logf0 = log_f0_stats([u.f0 for u in utts])
-    yield Progress(len(files), len(files), f"{name} speaker: {len(utts)} recordings, {total / 200:.0f} s")
+    yield Progress(len(files), len(files), f"{name} speaker: {len(utts)} recordings, {total / FRAMES_PER_SECOND:.0f} s")
     return Speaker(name, utts, mean.astype(np.float32), std.astype(np.float32), logf0, warnings)
 
 

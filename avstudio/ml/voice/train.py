@@ -25,7 +25,7 @@ from avstudio.ml import runs
 from avstudio.ml.losses import lsgan
 from avstudio.ml.device import autocast, resolve_device
 from avstudio.ml.nets.blocks import init_weights
-from avstudio.ml.voice.data import Speaker, load_speaker, random_segment
+from avstudio.ml.voice.data import FRAMES_PER_SECOND, Speaker, load_speaker, random_segment
 from avstudio.ml.voice.presets import vc_config
 from avstudio.ml.voice.nets import Generator212, PatchDiscriminator2d
 
@@ -100,7 +100,7 @@ def _sample_audio(trainer: VCTrainer, src: Speaker, tgt: Speaker, fs: int, secon
     from avstudio.ml.voice.convert import convert_features
 
     u = src.utterances[0]
-    n = min(len(u.f0), int(seconds * 200))
+    n = min(len(u.f0), int(seconds * FRAMES_PER_SECOND))
     g = trainer.nets["G_AB"]
     was = g.training
     g.eval()
