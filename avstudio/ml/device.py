@@ -41,16 +41,18 @@ def autocast(device: torch.device, enabled: bool = True):
     return contextlib.nullcontext()
 
 
-def prepare_module(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+def prepare_module(module: torch.nn.Module, device: torch.device, speedups: bool = True) -> torch.nn.Module:
+    """On the device; on CUDA in channels_last with cuDNN autotuning (``speedups=False``: neither, the
+    plain fp32 baseline the benchmarks compare with)."""
     module = module.to(device)
-    if device.type == "cuda":
+    if device.type == "cuda" and speedups:
         module = module.to(memory_format=torch.channels_last)
         torch.backends.cudnn.benchmark = True
     return module
 
 
-def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+def to_device(x: torch.Tensor, device: torch.device, speedups: bool = True) -> torch.Tensor:
     x = x.to(device, non_blocking=True)
-    if device.type == "cuda" and x.dim() == 4:
+    if device.type == "cuda" and x.dim() == 4 and speedups:
         x = x.contiguous(memory_format=torch.channels_last)
     return x

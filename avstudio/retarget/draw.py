@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 
 from avstudio.core.skeletons import skeleton
@@ -40,6 +39,8 @@ def _sizes(height: int) -> tuple[int, int]:
 def render_pose(points: np.ndarray, flags: np.ndarray, size: tuple[int, int], *, canvas: np.ndarray | None = None,
                 min_conf: float = 0.0) -> np.ndarray:
     """Draw one BODY_25 pose (25, 3) into an RGB image of ``size`` (w, h) (or onto ``canvas``)."""
+    import cv2  # here, not at the top: the networks that read these pictures are used without OpenCV
+
     skel = skeleton("body25")
     w, h = size
     img = np.zeros((h, w, 3), np.uint8) if canvas is None else canvas
@@ -65,6 +66,8 @@ def render_face(points68: np.ndarray, flags68: np.ndarray, size: tuple[int, int]
                 canvas: np.ndarray | None = None, color=(255, 255, 255)) -> np.ndarray:
     """Draw a face sketch (iBUG 68 polylines: jaw, brows, nose, eyes, lips) as in EDN's face input
     and EVP's edge maps."""
+    import cv2
+
     skel = skeleton("face68")
     w, h = size
     img = np.zeros((h, w, 3), np.uint8) if canvas is None else canvas

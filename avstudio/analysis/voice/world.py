@@ -23,9 +23,15 @@ import numpy as np
 from avstudio.core.errors import UserError
 from avstudio.core.progress import Progress
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # pyworld 0.3.5 imports the deprecated pkg_resources
-    import pyworld as pw
+
+
+def _pyworld():
+    """pyworld, imported on first use: the voice networks and their data are used without it (the GPU
+    check runs where no pyworld is installed)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyworld 0.3.5 imports the deprecated pkg_resources
+        import pyworld
+    return pyworld
 
 FRAME_PERIOD_MS = 5.0
 F0_FLOOR, F0_CEIL = 71.0, 800.0
@@ -68,10 +74,10 @@ def check_rate(fs: int) -> None:
 
 def f0_of(x: np.ndarray, fs: int, method: str, frame_period: float = FRAME_PERIOD_MS) -> np.ndarray:
     if method == "harvest":
-        f0, _ = pw.harvest(x, fs, F0_FLOOR, F0_CEIL, frame_period)
+        f0, _ = _pyworld().harvest(x, fs, F0_FLOOR, F0_CEIL, frame_period)
     elif method == "dio":
-        f0, t = pw.dio(x, fs, F0_FLOOR, F0_CEIL, frame_period=frame_period)
-        f0 = pw.stonemask(x, f0, t, fs)
+        f0, t = _pyworld().dio(x, fs, F0_FLOOR, F0_CEIL, frame_period=frame_period)
+        f0 = _pyworld().stonemask(x, f0, t, fs)
     else:
         raise UserError(f"Unknown F0 method {method!r}: use {' or '.join(METHODS)}.")
     return f0
@@ -85,8 +91,8 @@ def analyze_segment(x: np.ndarray, fs: int, method: str, spectra: bool = True,
     if not spectra:
         return f0, None, None
     t = np.arange(len(f0)) * frame_period / 1000.0
-    sp = pw.cheaptrick(x, f0, t, fs, f0_floor=F0_FLOOR)
-    ap = pw.d4c(x, f0, t, fs)
+    sp = _pyworld().cheaptrick(x, f0, t, fs, f0_floor=F0_FLOOR)
+    ap = _pyworld().d4c(x, f0, t, fs)
     return f0, sp, ap
 
 
@@ -172,27 +178,27 @@ def synthesize(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, fs: int,
                frame_period: float = FRAME_PERIOD_MS) -> np.ndarray:
     """WORLD synthesis → float32 samples. Unvoiced frames (f0 0) are synthesized from noise."""
     f0 = np.ascontiguousarray(np.where(np.isfinite(f0) & (f0 > 0), f0, 0.0), np.float64)
-    y = pw.synthesize(f0, np.ascontiguousarray(sp, np.float64), np.ascontiguousarray(ap, np.float64), fs,
+    y = _pyworld().synthesize(f0, np.ascontiguousarray(sp, np.float64), np.ascontiguousarray(ap, np.float64), fs,
                       frame_period)
     return np.clip(y, -1.0, 1.0).astype(np.float32)
 
 
 def fft_size(fs: int) -> int:
-    return pw.get_cheaptrick_fft_size(fs, F0_FLOOR)
+    return _pyworld().get_cheaptrick_fft_size(fs, F0_FLOOR)
 
 
 def encode_sp(sp: np.ndarray, fs: int, dims: int = N_MCEP) -> np.ndarray:
     """Spectral envelope → ``dims`` mel-cepstral coefficients (WORLD's code_spectral_envelope)."""
-    return pw.code_spectral_envelope(np.ascontiguousarray(sp, np.float64), fs, dims)
+    return _pyworld().code_spectral_envelope(np.ascontiguousarray(sp, np.float64), fs, dims)
 
 
 def decode_sp(mcep: np.ndarray, fs: int) -> np.ndarray:
-    return pw.decode_spectral_envelope(np.ascontiguousarray(mcep, np.float64), fs, fft_size(fs))
+    return _pyworld().decode_spectral_envelope(np.ascontiguousarray(mcep, np.float64), fs, fft_size(fs))
 
 
 def encode_ap(ap: np.ndarray, fs: int) -> np.ndarray:
-    return pw.code_aperiodicity(np.ascontiguousarray(ap, np.float64), fs)
+    return _pyworld().code_aperiodicity(np.ascontiguousarray(ap, np.float64), fs)
 
 
 def decode_ap(coded: np.ndarray, fs: int) -> np.ndarray:
-    return pw.decode_aperiodicity(np.ascontiguousarray(coded, np.float64), fs, fft_size(fs))
+    return _pyworld().decode_aperiodicity(np.ascontiguousarray(coded, np.float64), fs, fft_size(fs))

@@ -26,7 +26,6 @@ from avstudio.core.errors import UserError
 from avstudio.core.progress import Progress
 from avstudio.core.project import Project
 from avstudio.core.tracks import Flag
-from avstudio.media.video import VideoSource
 from avstudio.ml.motion.stage import Stage, crop, fit_stage
 
 MIN_FRAMES = 20
@@ -205,6 +204,8 @@ def _write_cache(cache: Path, src: _Source) -> Iterator[Progress]:
 
 def _usable_frames(path: Path, usable: np.ndarray) -> Iterator[tuple[int, int, np.ndarray]]:
     """(row, clip frame, RGB) of the usable frames, decoded in one pass."""
+    from avstudio.media.video import VideoSource  # here: training on prepared data needs no PyAV
+
     want = {int(f): r for r, f in enumerate(usable)}
     vs = VideoSource(path, prefetch=0, cache_mb=0)
     try:

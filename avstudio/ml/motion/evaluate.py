@@ -17,8 +17,6 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from avstudio.analysis.landmarks.extract import extract_frames
-from avstudio.analysis.metrics.pose import compare
 from avstudio.core.atomic import atomic_write_json
 from avstudio.core.models import RunFolder
 from avstudio.core.progress import Progress
@@ -28,7 +26,6 @@ from avstudio.core.tracks import Flag
 from avstudio.ml import checkpoint as ck
 from avstudio.ml.motion.data import build_dataset, to_images, to_tensor
 from avstudio.ml.device import autocast, resolve_device, to_device
-from avstudio.analysis.metrics.image import psnr, ssim
 from avstudio.ml.motion.nets.plate import PlateComposite
 from avstudio.ml.motion.stage import Stage, crop, paste
 from avstudio.ml.motion.train import Trainer
@@ -72,11 +69,12 @@ def generate_rows(trainer: Trainer, poses: np.ndarray, device, batch: int = 8, b
     step = 1 if trainer.cfg["temporal"] else batch
     prev = None
     for i in range(0, n, step):
-        pose = to_device(to_tensor(poses[i:i + step]), device)
+        pose = to_device(to_tensor(poses[i:i + step]), device, trainer.speedups)
         back = None
         if plate is not None:
-            back = to_device(to_tensor(np.stack([crop(plate, w, size) for w in windows[i:i + step]])), device)
-        with autocast(device):
+            back = to_device(to_tensor(np.stack([crop(plate, w, size) for w in windows[i:i + step]])), device,
+                             trainer.speedups)
+        with autocast(device, trainer.speedups):
             if trainer.cfg["temporal"] and prev is not None:
                 dx, dy = (windows[i - 1] - windows[i]).tolist()
                 prev = _shift(prev, int(dx), int(dy))
@@ -127,6 +125,10 @@ def _hints(data, rows) -> list:
 
 def score(frames: np.ndarray, real: np.ndarray, data, rows) -> dict:
     """Whole stage frames (generated or baseline) against the real ones, over the picture's area."""
+    from avstudio.analysis.landmarks.extract import extract_frames  # MediaPipe and OpenCV: scoring only
+    from avstudio.analysis.metrics.image import psnr, ssim
+    from avstudio.analysis.metrics.pose import compare
+
     x0, y0, x1, y1 = data.content
     crops = [_crop(f, data.content) for f in frames]
     s = float(np.mean([ssim(c, _crop(r, data.content)) for c, r in zip(crops, real)]))

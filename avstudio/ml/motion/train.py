@@ -47,10 +47,13 @@ def _dist():
 class Trainer:
     """Networks, optimisers and one training step; shared by the train job and the benchmarks."""
 
-    def __init__(self, cfg: dict, device: torch.device, *, compile: bool = False, vgg_weights: str | None = None):
-        self.cfg, self.device = cfg, device
-        self.G = prepare_module(build_generator(cfg), device)
-        self.D = prepare_module(build_discriminator(cfg), device)
+    def __init__(self, cfg: dict, device: torch.device, *, compile: bool = False, vgg_weights: str | None = None,
+                 speedups: bool = True):
+        # ``speedups``: bf16 autocast, channels_last and cuDNN autotuning on CUDA (off: the plain fp32
+        # eager baseline of benchmarks/gpu.py, the same networks and losses).
+        self.cfg, self.device, self.speedups = cfg, device, speedups
+        self.G = prepare_module(build_generator(cfg), device, speedups)
+        self.D = prepare_module(build_discriminator(cfg), device, speedups)
         betas = (cfg["beta1"], 0.999)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg["lr_g"], betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg["lr_d"], betas=betas)
@@ -73,7 +76,7 @@ class Trainer:
         self.face_g = self.face_d = None
         if cfg.get("face"):
             fg, fd = build_face(cfg)
-            self.face_g, self.face_d = prepare_module(fg, device), prepare_module(fd, device)
+            self.face_g, self.face_d = prepare_module(fg, device, speedups), prepare_module(fd, device, speedups)
             self.opt_fg = torch.optim.Adam(self.face_g.parameters(), lr=cfg["lr_g"], betas=betas)
             self.opt_fd = torch.optim.Adam(self.face_d.parameters(), lr=cfg["lr_d"], betas=betas)
 
@@ -101,7 +104,7 @@ class Trainer:
         cfg = self.cfg
         runs.set_lr(self.opt_g, cfg, step, cfg["lr_g"])
         runs.set_lr(self.opt_d, cfg, step, cfg["lr_d"])
-        with autocast(self.device):
+        with autocast(self.device, self.speedups):
             if cfg["temporal"]:
                 fake_prev = self.generate(pose_prev, plate=plate)
                 fake = self.generate(pose, fake_prev.detach(), plate=plate)
@@ -119,7 +122,7 @@ class Trainer:
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
-        with autocast(self.device):
+        with autocast(self.device, self.speedups):
             need_feats = cfg.get("fm", 0) > 0
             d_fake_g = self.d_run(cond_fake, features=True) if (self.multiscale or need_feats) else self.d_run(cond_fake)
             loss_gan = lsgan(d_fake_g if self.multiscale else (d_fake_g[-1] if need_feats else d_fake_g), True)
@@ -151,7 +154,7 @@ class Trainer:
         from avstudio.ml.motion.face_refiner import crop, face_size
 
         n = face_size(self.cfg)
-        with torch.no_grad(), autocast(self.device):
+        with torch.no_grad(), autocast(self.device, self.speedups):
             fake = self.generate(pose).float()
         p, g, r = crop(pose, box, n), crop(fake, box, n), crop(real, box, n)
         refined = self.face_g(p, g)

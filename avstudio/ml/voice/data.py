@@ -12,7 +12,6 @@ from typing import Iterator
 import numpy as np
 
 from avstudio.analysis.voice import world
-from avstudio.analysis.voice.speech import load_speech, speech_files
 from avstudio.retarget.pitch import log_f0_stats
 from avstudio.core.errors import UserError
 from avstudio.core.progress import Progress
@@ -65,6 +64,8 @@ def utterance_features(path: str | os.PathLike, cache_dir: Path | None, fs: int,
                 return Utterance(str(p), z["f0"], z["mcep"], z["ap"])
         except (OSError, ValueError, KeyError):
             pass  # damaged cache entry: analyse again
+    from avstudio.analysis.voice.speech import load_speech
+
     speech = load_speech(p, fs)
     warnings.extend(speech.warnings)
     w = yield from world.analyze(speech.samples, fs, method)
@@ -83,6 +84,7 @@ def load_speaker(name: str, sources: list[str | os.PathLike], cache_dir: Path | 
     """Job: a speaker from files and/or folders of recordings. Returns :class:`Speaker`."""
     files: list[Path] = []
     for s in sources:
+        from avstudio.analysis.voice.speech import speech_files
         files.extend(speech_files(s))
     if not files:
         raise UserError(f"No recordings were given for the {name} speaker.")

@@ -33,8 +33,8 @@ NETS = ("G_AB", "G_BA", "D_A", "D_B", "D2_A", "D2_B")  # A: source speaker, B: t
 
 
 class VCTrainer:
-    def __init__(self, cfg: dict, device: torch.device):
-        self.cfg, self.device = cfg, device
+    def __init__(self, cfg: dict, device: torch.device, speedups: bool = True):
+        self.cfg, self.device, self.speedups = cfg, device, speedups  # speedups: bf16 autocast on CUDA
         g = lambda: Generator212(cfg["n_mcep"], cfg["width"])  # noqa: E731
         d = lambda: PatchDiscriminator2d(cfg["n_mcep"], cfg["width"])  # noqa: E731
         self.nets = {"G_AB": g(), "G_BA": g(), "D_A": d(), "D_B": d(), "D2_A": d(), "D2_B": d()}
@@ -52,7 +52,7 @@ class VCTrainer:
         runs.set_lr(self.opt_g, cfg, step, cfg["lr_g"])
         runs.set_lr(self.opt_d, cfg, step, cfg["lr_d"])
         use_id = step < cfg["id_until"]
-        with autocast(self.device):
+        with autocast(self.device, self.speedups):
             fake_b, fake_a = n["G_AB"](x), n["G_BA"](y)
             cyc_a, cyc_b = n["G_BA"](fake_b), n["G_AB"](fake_a)
             adv = lsgan(n["D_B"](fake_b), True) + lsgan(n["D_A"](fake_a), True)
@@ -63,7 +63,7 @@ class VCTrainer:
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
-        with autocast(self.device):
+        with autocast(self.device, self.speedups):
             fb, fa, ca, cb = fake_b.detach(), fake_a.detach(), cyc_a.detach(), cyc_b.detach()
             loss_d = 0.5 * (lsgan(n["D_A"](x), True) + lsgan(n["D_A"](fa), False)
                             + lsgan(n["D_B"](y), True) + lsgan(n["D_B"](fb), False)
