@@ -16,7 +16,6 @@ class _Blocker(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in BLOCKED:
             raise ImportError(f"{name} is not installed on the bare GPU machine")
-        return None
 
 
 if __name__ == "__main__":

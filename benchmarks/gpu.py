@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import sys
 import time
@@ -178,7 +179,7 @@ def motion_render_speed(preset, data, device, tiny, path, seconds) -> dict:
     trainer = motion_trainer(preset, data, device, tiny, path)
     trainer.G.eval()
     poses = np.asarray(data[f"{preset}/poses"][:8])
-    rate, mem, n = _timed(lambda: generate_rows(trainer, poses, device, batch=8), device, seconds)
+    rate, mem, _ = _timed(lambda: generate_rows(trainer, poses, device, batch=8), device, seconds)
     return {"frames_s": rate * len(poses), "peak_mib": mem}
 
 
@@ -220,7 +221,7 @@ def voice_convert_speed(preset, data, device, tiny, path, seconds) -> dict:
     def convert():
         with torch.no_grad(), autocast(device, path != "plain"):
             g(x)
-    rate, mem, n = _timed(convert, device, seconds)
+    rate, mem, _ = _timed(convert, device, seconds)
     return {"rtf": (1 / rate) / 10.0, "peak_mib": mem}
 
 
@@ -286,14 +287,15 @@ def _cell(r: dict | None, key: str, fmt: str) -> str:
     if not r or key not in r:
         return "—"
     v = r[key]
-    return "—" if v != v else format(v, fmt)  # NaN: no GPU memory on the CPU
+    return "—" if math.isnan(v) else format(v, fmt)  # NaN: no GPU memory on the CPU
 
 
 def table(results: list[dict]) -> str:
     """Markdown: each measurement's plain row beside AV Studio's, with their ratio."""
     by = {(r["section"], r["preset"], r["path"], r["batch"]): r for r in results}
-    out = ["| measurement | preset | batch | plain fp32 eager (baseline) | AV Studio | AV Studio + compile | ratio "
-           "(AV Studio / plain) | peak memory plain / ours (MiB) |", "|" + "---|" * 8]
+    header = ("| measurement | preset | batch | plain fp32 eager (baseline) | AV Studio | AV Studio + compile "
+              "| ratio (AV Studio / plain) | peak memory plain / ours (MiB) |")
+    out = [header, "|" + "---|" * 8]
     units = {"motion-train": ("steps_s", "steps/s"), "voice-train": ("steps_s", "steps/s"),
              "motion-render": ("frames_s", "frames/s"), "voice-convert": ("rtf", "RTF")}
     for (section, preset, path, batch), r in by.items():
