@@ -1,9 +1,9 @@
 """Helpers of the GUI tests: real mouse events, positions on a clip view, waiting for frames."""
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from avstudio.core.tracks import Flag
 
@@ -40,3 +40,15 @@ def isolated_joint(track, f=0) -> int:
     p = track.points[f, present, :2]
     d = np.hypot(*(p[:, None] - p[None]).transpose(2, 0, 1)) + np.eye(len(p)) * 1e9
     return int(present[np.argmax(d.min(1))])
+
+
+def in_dialog(qtbot, fill):
+    """Run ``fill(dialog)`` on the next modal dialog, then press its OK button."""
+    def act():
+        d = QApplication.activeModalWidget()
+        if d is None:
+            QTimer.singleShot(50, act)
+            return
+        fill(d)
+        d.findChild(QDialogButtonBox).button(QDialogButtonBox.Ok).click()
+    QTimer.singleShot(50, act)

@@ -4,28 +4,15 @@ Train dialog, look at the generated result, play it with a soundtrack, export an
 Export dialog — with a screenshot of each step (tests/_artifacts/e2e_*.png)."""
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, Qt, QTimer
+from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from avstudio.core.progress import JobState
 from avstudio.core.tracks import Flag
 from avstudio.media.probe import probe
 
 from tests.gui.conftest import save_screenshot
-from tests.gui.helpers import activate, isolated_joint, send, wait_frames, widget_pos
-
-
-def in_dialog(qtbot, fill):
-    """Run ``fill(dialog)`` on the next modal dialog, then press its OK button."""
-    def act():
-        d = QApplication.activeModalWidget()
-        if d is None:
-            QTimer.singleShot(50, act)
-            return
-        fill(d)
-        d.findChild(QDialogButtonBox).button(QDialogButtonBox.Ok).click()
-    QTimer.singleShot(50, act)
+from tests.gui.helpers import activate, in_dialog, isolated_joint, send, wait_frames, widget_pos
 
 
 def drag_line(qtbot, pane, line, dy_px: int) -> None:
@@ -105,7 +92,11 @@ def test_new_user_walkthrough(window, demo_copy, qtbot, tmp_path):
     assert set(over) == {"target.close_y"}
     moved = w.project.find_track("source", "normalized").points
     assert not np.allclose(moved, first)
+    # The keys act only on the active window, and only once the line's retarget is on the stack.
+    qtbot.waitUntil(lambda: w.retarget._job.state.finished, timeout=20000)
+    activate(qtbot, w)
     qtbot.keyClick(w, Qt.Key_Z, Qt.ControlModifier)
+    assert w.undo_stack.index() == steps, [w.undo_stack.text(i) for i in range(w.undo_stack.count())]
     assert np.array_equal(w.project.find_track("source", "normalized").points, first)
     assert not w.project.settings["retarget"]["overrides"]
     qtbot.keyClick(w, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
