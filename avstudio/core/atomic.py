@@ -6,9 +6,12 @@ torn mix. Temp names start with ``.tmp-`` so leftovers are recognisable and remo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 TEMP_PREFIX = ".tmp-"
@@ -50,6 +53,22 @@ def atomic_write_json(path: str | os.PathLike, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
+@contextlib.contextmanager
+def atomic_folder(final: Path):
+    """Fill a folder that appears whole or not at all (a cache of decoded frames): yields a temp
+    folder beside ``final``; on success it replaces ``final``, on any failure it is removed."""
+    tmp = final.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def remove_temp_files(folder: Path) -> None:
     """Remove ``.tmp-*`` leftovers of writes that were interrupted."""
     if not folder.is_dir():
@@ -57,7 +76,6 @@ def remove_temp_files(folder: Path) -> None:
     for p in folder.glob(TEMP_PREFIX + "*"):
         try:
             if p.is_dir():
-                import shutil
                 shutil.rmtree(p, ignore_errors=True)
             else:
                 p.unlink()

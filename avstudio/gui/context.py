@@ -49,6 +49,18 @@ class EditorContext(QObject):
         if self.project is not None:
             push_edit(self.undo_stack, self.project, edit, self.events)
 
+    def push_made(self, make) -> None:
+        """Build an edit with ``make()`` and push it: a UserError is shown, "nothing to change" said."""
+        try:
+            edit = make()
+        except UserError as exc:
+            self.error("Cannot do that", exc)
+            return
+        if edit is None:
+            self.status("Nothing to change in that range.", 5000)
+            return
+        self.push(edit)
+
     # ---- saying and asking -------------------------------------------------------------------
     def status(self, message: str, ms: int = 10000) -> None:
         for line in message.splitlines()[1:]:

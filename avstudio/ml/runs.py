@@ -8,7 +8,7 @@ while training goes on), losses.jsonl, samples, progress, the learning-rate sche
 messages for a full GPU and a full disk. Where a run's files go is core/models.py's RunFolder.
 
 A kind supplies an adapter (a :class:`Steps`): its networks and one optimisation step, its sample,
-what its checkpoint holds. Motion and voice use it; the lip-sync models will.
+what its checkpoint holds. Motion, voice and lip sync use it.
 """
 
 from __future__ import annotations
@@ -106,6 +106,16 @@ class Steps(Protocol):
 
     def checkpoint(self) -> tuple[dict, dict]:
         """(tensors, JSON extras) a checkpoint holds beside the config."""
+
+
+def write_picture_sample(folder: models.RunFolder, done: int, rgb) -> dict:
+    """A step's picture sample on disk (for a monitor in another process); returns its log entry."""
+    import cv2
+
+    path = folder.sample_file(done, ".png")
+    path.parent.mkdir(exist_ok=True)
+    cv2.imwrite(str(path), rgb[..., ::-1])
+    return {"sample": str(path)}
 
 
 def _save(run: Run, steps: Steps, done: int):

@@ -11,7 +11,6 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
 from avstudio.core import layers, roles
-from avstudio.core.errors import UserError
 from avstudio.core.tracks import Flag
 from avstudio.editing import points as point_ops
 from avstudio.gui.actions import ActionSpec
@@ -175,17 +174,11 @@ class PosePanel(QObject):
             self.reanalyse_range(clip, *frames)
             return
         p = self.ctx.project
-        try:
-            edit = {"interpolate": lambda: point_ops.interpolate(p, track.id, *frames),
-                    "smooth": lambda: point_ops.smooth(p, track.id, *frames, fps=self.timeline.fps.get(clip, 30.0)),
-                    "copy_previous": lambda: point_ops.copy_previous(p, track.id, frames[0], stop=frames[1])}[op]()
-        except UserError as exc:
-            self.ctx.error("Cannot do that", exc)
-            return
-        if edit is None:
-            self.ctx.status("Nothing to change in that range.", 5000)
-            return
-        self.ctx.push(edit)
+        self.ctx.push_made({"interpolate": lambda: point_ops.interpolate(p, track.id, *frames),
+                            "smooth": lambda: point_ops.smooth(p, track.id, *frames,
+                                                               fps=self.timeline.fps.get(clip, 30.0)),
+                            "copy_previous": lambda: point_ops.copy_previous(p, track.id, frames[0],
+                                                                             stop=frames[1])}[op])
 
     def reanalyse_range(self, clip: str, start: int, stop: int) -> list:
         """Run the detector again on frames [start, stop) of the clip's pose (and face) track; the new

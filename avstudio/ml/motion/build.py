@@ -6,9 +6,9 @@ from torch import nn
 
 from avstudio.ml.nets.blocks import init_weights
 from avstudio.ml.motion.nets.face_refiner import FaceResidualGenerator, face_discriminator
-from avstudio.ml.motion.nets.pix2pix import PatchDiscriminator, UNetGenerator
 from avstudio.ml.motion.nets.plate import PlateComposite
-from avstudio.ml.motion.nets.pix2pixhd import GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator
+from avstudio.ml.motion.nets.pix2pixhd import GlobalGenerator, LocalEnhancer
+from avstudio.ml.nets.pix2pix import MultiscaleDiscriminator, PatchDiscriminator, UNetGenerator
 from avstudio.ml.motion.stage import Stage
 
 

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -21,7 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from avstudio.analysis.landmarks.layouts import body25, face68
-from avstudio.core.atomic import TEMP_PREFIX
+from avstudio.core.atomic import atomic_folder
 from avstudio.core.errors import UserError
 from avstudio.core.progress import Progress
 from avstudio.core.project import Project
@@ -162,9 +159,7 @@ def _write_cache(cache: Path, src: _Source) -> Iterator[Progress]:
 
     size, st, usable = src.size, src.stage, src.usable
     sw, sh = st.stage_size
-    tmp = cache.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
-    try:
+    with atomic_folder(cache) as tmp:
         frames = np.lib.format.open_memmap(tmp / "frames.npy", "w+", np.uint8, (len(usable), size, size, 3))
         poses = np.lib.format.open_memmap(tmp / "poses.npy", "w+", np.uint8, (len(usable), size, size, 3))
         # A static stage is the window itself: no second copy of the frames.
@@ -194,12 +189,6 @@ def _write_cache(cache: Path, src: _Source) -> Iterator[Progress]:
         np.save(tmp / "background.npy", np.median(np.stack(bg_frames), axis=0).round().astype(np.uint8))
         del bg_frames
         (tmp / "meta.json").write_text(json.dumps({"indices": usable.tolist(), "size": size, "stage": st.to_dict()}))
-        if cache.exists():
-            shutil.rmtree(cache)
-        os.replace(tmp, cache)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _usable_frames(path: Path, usable: np.ndarray) -> Iterator[tuple[int, int, np.ndarray]]:

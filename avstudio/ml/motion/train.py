@@ -312,14 +312,9 @@ class MotionSteps:
 
     def sample(self, done: int, folder) -> tuple[dict, np.ndarray]:
         """pose | generated | real; also on disk, for a monitor in another process."""
-        import cv2
-
         d, r = self.data, self.row
         preview = np.concatenate([d.poses[r], to_images(self.trainer.last_fake[:1])[0], d.frames[r]], 1)
-        path = folder.sample_file(done, ".png")
-        path.parent.mkdir(exist_ok=True)
-        cv2.imwrite(str(path), preview[..., ::-1])
-        return {"sample": str(path)}, preview
+        return runs.write_picture_sample(folder, done, preview), preview
 
     def describe(self, done: int, losses: dict, rate: float) -> str:
         return f"Step {done}/{self.total}  G {losses['g']:.3f}  D {losses['d']:.3f}  {rate:.1f} it/s"

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from avstudio.ml.motion.build import build_discriminator, build_face, build_generator
-from avstudio.ml.motion.nets.pix2pix import PatchDiscriminator, UNetGenerator
-from avstudio.ml.motion.nets.pix2pixhd import GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator
+from avstudio.ml.motion.nets.pix2pixhd import GlobalGenerator, LocalEnhancer
+from avstudio.ml.nets.pix2pix import MultiscaleDiscriminator, PatchDiscriminator, UNetGenerator
 from avstudio.ml.motion.presets import PRESETS, preset_config
 
 

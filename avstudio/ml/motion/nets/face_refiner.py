@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from avstudio.ml.motion.nets.pix2pix import PatchDiscriminator, UNetGenerator
+from avstudio.ml.nets.pix2pix import PatchDiscriminator, UNetGenerator
 
 
 class FaceResidualGenerator(nn.Module):

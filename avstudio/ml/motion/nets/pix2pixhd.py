@@ -7,7 +7,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from avstudio.ml.nets.blocks import ResnetBlock, norm2d
-from avstudio.ml.motion.nets.pix2pix import PatchDiscriminator
 
 
 def _global_front(in_ch: int, ngf: int, n_down: int, n_blocks: int) -> tuple[list[nn.Module], int]:
@@ -56,20 +55,3 @@ class LocalEnhancer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         half = F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
         return self.local_up(self.local_down(x) + self.global_features(half))
-
-
-class MultiscaleDiscriminator(nn.Module):
-    """``num_d`` PatchGANs on the input downsampled 1×, 2×, 4×… Returns per scale the list of layer
-    outputs (for feature matching)."""
-
-    def __init__(self, in_ch: int, ndf: int = 64, n_layers: int = 3, num_d: int = 2):
-        super().__init__()
-        self.ds = nn.ModuleList(PatchDiscriminator(in_ch, ndf, n_layers) for _ in range(num_d))
-
-    def forward(self, x: torch.Tensor, features: bool = True):
-        out = []
-        for i, d in enumerate(self.ds):
-            if i:
-                x = F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
-            out.append(d(x, features=True))
-        return out if features else [o[-1] for o in out]

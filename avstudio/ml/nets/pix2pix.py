@@ -1,8 +1,10 @@
-"""pix2pix (Isola et al. 2017): U-Net generator and PatchGAN discriminator."""
+"""pix2pix (Isola et al. 2017): U-Net generator and PatchGAN discriminator, and pix2pixHD's multiscale
+PatchGANs (Wang et al. 2018) — shared by the motion and lip-sync models."""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from avstudio.ml.nets.blocks import norm2d
@@ -76,3 +78,20 @@ class PatchDiscriminator(nn.Module):
             x = layer(x)
             feats.append(x)
         return feats if features else x
+
+
+class MultiscaleDiscriminator(nn.Module):
+    """``num_d`` PatchGANs on the input downsampled 1×, 2×, 4×… Returns per scale the list of layer
+    outputs (for feature matching)."""
+
+    def __init__(self, in_ch: int, ndf: int = 64, n_layers: int = 3, num_d: int = 2):
+        super().__init__()
+        self.ds = nn.ModuleList(PatchDiscriminator(in_ch, ndf, n_layers) for _ in range(num_d))
+
+    def forward(self, x: torch.Tensor, features: bool = True):
+        out = []
+        for i, d in enumerate(self.ds):
+            if i:
+                x = F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
+            out.append(d(x, features=True))
+        return out if features else [o[-1] for o in out]
