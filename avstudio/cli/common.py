@@ -21,6 +21,8 @@ _HINTS = {
     "convert_voice": "avstudio voice convert PROJECT --model MODEL",
     "train": "avstudio train PROJECT",
     "train_voice": "avstudio voice train PROJECT",
+    "train_lipsync": "avstudio lipsync train PROJECT",
+    "lipsync_drive": "avstudio lipsync drive PROJECT",
 }
 
 

@@ -15,5 +15,16 @@ MCEP = "mcep"
 AP = "ap"
 AUDIO = "audio"
 
+# Face (lip sync): MediaPipe's depth of every face point, and what face analysis derives per frame —
+# the head pose against the clip's rigid reference face, the landmarks turned frontal (pose removed)
+# and the mouth and eye curves. The driven clip holds the face to render and the frame schedule.
+FACE_DEPTH = "face-depth"
+HEAD_POSE = "head-pose"
+FRONTAL = "face-frontal"
+FACE_CURVES = "face-curves"
+DRIVEN = "driven-face"
+SCHEDULE = "schedule"
+
 VOICE_LAYERS = (F0, F0_ANALYSED, MCEP, AP)
 POINT_LAYERS = (POSE, FACE, NORMALIZED)
+FACE_ANALYSIS_LAYERS = (HEAD_POSE, FRONTAL, FACE_CURVES)

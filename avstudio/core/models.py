@@ -34,7 +34,8 @@ METRICS = "metrics.json"
 
 MOTION = "motion"
 VOICE = "voice"
-KINDS = (MOTION, VOICE)
+LIPSYNC = "lipsync"
+KINDS = (MOTION, VOICE, LIPSYNC)
 _LEGACY_KINDS = {"cyclegan-vc2": VOICE, None: MOTION}
 
 _CHECKPOINT = re.compile(r"ckpt-\d{8}")

@@ -23,7 +23,10 @@ from avstudio.core.tracks import Track
 _MAKES = {layers.POSE: ("analyse its pose", "analyse_{clip}_pose"),
           layers.FACE: ("analyse its face", "analyse_{clip}_face"),
           layers.NORMALIZED: ("retarget the source", "retarget"),
-          layers.F0: ("analyse the voice", "analyse_{clip}")}
+          layers.F0: ("analyse the voice", "analyse_{clip}"),
+          **{layer: ("analyse its face", "analyse_{clip}_face") for layer in layers.FACE_ANALYSIS_LAYERS},
+          layers.DRIVEN: ("drive the target's face", "lipsync_drive"),
+          layers.SCHEDULE: ("drive the target's face", "lipsync_drive")}
 
 _FINGERPRINT_CHUNK = 1 << 20
 _ABSENT = object()

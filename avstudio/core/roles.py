@@ -3,8 +3,10 @@
 A **role** is what a media file is in a project: the source clip (the motion, the words), the
 target clip (the person to become), the two speakers' voice recordings, or other material.
 
-A **clip** is what tracks belong to (a track's ``meta['clip']``): a role, or ``converted`` — the
-voice made by voice conversion, which has tracks and audio but no media file of its own.
+A **clip** is what tracks belong to (a track's ``meta['clip']``): a role, ``converted`` — the voice
+made by voice conversion, which has tracks and audio but no media file of its own — or ``driven``,
+the face lip sync renders: the face a driver (the source's face, the target's own face edited by
+hand, or speech) makes the target's face do, on the driver's frames.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ SOURCE_VOICE = "source_voice"
 TARGET_VOICE = "target_voice"
 OTHER = "other"
 CONVERTED = "converted"
+DRIVEN = "driven"
 
 VIDEO_ROLES = (SOURCE, TARGET)
 VOICE_ROLES = (SOURCE_VOICE, TARGET_VOICE)
@@ -25,7 +28,8 @@ VOICE_CLIPS = VOICE_ROLES + VIDEO_ROLES
 PITCH_CLIPS = VOICE_CLIPS + (CONVERTED,)
 
 _LABELS = {SOURCE: "source clip", TARGET: "target clip", SOURCE_VOICE: "source voice",
-           TARGET_VOICE: "target voice", OTHER: "other media", CONVERTED: "converted voice"}
+           TARGET_VOICE: "target voice", OTHER: "other media", CONVERTED: "converted voice",
+           DRIVEN: "driven face"}
 
 
 def label(clip: str) -> str:

@@ -64,6 +64,15 @@ def _map_sources(name: str) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(s) for s in entry["sources"])
 
 
+def single_sources(mapping: str) -> tuple[int, ...]:
+    """The source joint of each joint of a map in which every joint copies one source joint (the
+    face's iBUG 68 from the Face Mesh): editing a derived point is editing that one."""
+    sources = _map_sources(mapping)
+    if any(len(s) != 1 for s in sources):
+        raise ValueError(f"the map {mapping} averages several joints into some of its joints")
+    return tuple(s[0] for s in sources)
+
+
 def map_points(points: np.ndarray, flags: np.ndarray, mapping: str) -> tuple[np.ndarray, np.ndarray]:
     """Apply a joint map to (T, J, 3) points and (T, J) flags. A derived joint is MISSING if any of
     its sources is; EDITED if any is (a user's anchor stays an anchor); else AUTO/INTERPOLATED."""

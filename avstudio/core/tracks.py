@@ -189,6 +189,55 @@ class AudioTrack(Track):
             raise ValueError("an audio track needs meta['media_id'] or meta['file']")
 
 
+@dataclass
+class CurveTrack(Track):
+    """Named curves per video frame: ``values`` (T, C) float32, ``flags`` (T, C) uint8 of
+    :class:`Flag` per value (MISSING where the curve is undefined: no face on that frame; EDITED
+    where the user set it). ``meta['channels']`` names the C curves (head pose: yaw, pitch, …)."""
+
+    kind: ClassVar[str] = "curves"
+    schema: ClassVar[dict[str, tuple[str, str]]] = {
+        "values": ("float32", "TC"),
+        "flags": ("uint8", "TC"),
+    }
+
+    @classmethod
+    def empty(cls, frames: int, channels, name: str = "", **meta) -> CurveTrack:
+        channels = list(channels)
+        values = np.zeros((frames, len(channels)), np.float32)
+        flags = np.full((frames, len(channels)), Flag.MISSING, np.uint8)
+        return cls({"values": values, "flags": flags}, {"channels": channels, **meta}, name=name)
+
+    @property
+    def channels(self) -> list[str]:
+        return list(self.meta["channels"])
+
+    def channel(self, name: str) -> int:
+        try:
+            return self.channels.index(name)
+        except ValueError:
+            raise ValueError(f"the {self.name or self.kind} track has no curve {name!r}") from None
+
+    def curve(self, name: str) -> np.ndarray:
+        """(T,) float64 values of one curve, NaN where MISSING."""
+        c = self.channel(name)
+        out = self.arrays["values"][:, c].astype(np.float64)
+        out[self.arrays["flags"][:, c] == Flag.MISSING] = np.nan
+        return out
+
+    def validate(self) -> None:
+        super().validate()
+        channels = self.meta.get("channels")
+        if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels) \
+                or len(channels) != self.arrays["values"].shape[1] or len(set(channels)) != len(channels):
+            raise ValueError("a curves track needs meta['channels']: one distinct name per column of values")
+        flags = self.arrays["flags"]
+        if flags.size and flags.max() > max(Flag):
+            raise ValueError("flags hold values that are not point flags")
+        if not np.isfinite(self.arrays["values"][flags != Flag.MISSING]).all():
+            raise ValueError("values contain NaN or infinite values where not MISSING")
+
+
 TRACK_KINDS: dict[str, type[Track]] = {
-    cls.kind: cls for cls in (PoseTrack, LandmarkTrack, F0Track, FeatureTrack, AudioTrack)
+    cls.kind: cls for cls in (PoseTrack, LandmarkTrack, F0Track, FeatureTrack, AudioTrack, CurveTrack)
 }

@@ -128,7 +128,7 @@ def interpolate(project: Project, track_id: str, start: int, stop: int, joints=N
                         np.full(n, Flag.INTERPOLATED, np.uint8), f"Interpolate ({method})")
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) of each run of True."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
@@ -173,7 +173,7 @@ def smooth(project: Project, track_id: str, start: int, stop: int, method: str =
     fr, jo, newp = [], [], []
     for j in joints:
         fl = track.flags[start:stop, j]
-        for a, b in _runs(fl != Flag.MISSING):
+        for a, b in true_runs(fl != Flag.MISSING):
             xy = track.points[start + a:start + b, j, :2].astype(np.float64)
             if method == "savgol":
                 if b - a < window:

@@ -12,6 +12,8 @@ from avstudio.gui.actions import ActionSpec, build_menus, shortcut_rows
 from avstudio.gui.context import EditorContext
 from avstudio.gui.jobs.log_panel import LogPanel
 from avstudio.gui.jobs.panel import JobsPanel
+from avstudio.gui.lipsync.curves import FaceCurves
+from avstudio.gui.lipsync.panel import LipSyncPanel
 from avstudio.gui.motion.generated_pane import GeneratedPane
 from avstudio.gui.motion.pose_panel import PosePanel
 from avstudio.gui.motion.retarget_panel import RetargetPanel
@@ -79,6 +81,7 @@ class MainWindow(QMainWindow):
         self.pose = PosePanel(ctx, self.clips, self.timeline, self.review_rows, self)
         self.generated = GeneratedPane(ctx, self.clips, self.pose, self.transport.right_pane, self.timeline, self)
         self.retarget = RetargetPanel(ctx, self.clips, self.generated, self)
+        self.lipsync = LipSyncPanel(ctx, self.clips, self)
         for view in self.clips.views.values():
             view.mediaDropped.connect(self.projects.set_media)
         # The clip panes and the retarget view share the big area: one tab each.
@@ -87,8 +90,12 @@ class MainWindow(QMainWindow):
         self.center_tabs.addTab(self.clips.widget, "Clips")
         self.center_tabs.addTab(self.retarget.view, "Retarget")
         self.center_tabs.setTabToolTip(1, "Source | normalized pose | generated, with the floor and height lines to drag")
+        self.center_tabs.addTab(self.lipsync.view, "Lip Sync")
+        self.center_tabs.setTabToolTip(2, "Source face | the driven face over the target | rendered")
         self.center_tabs.currentChanged.connect(lambda _: self.retarget.tab_shown())
+        self.center_tabs.currentChanged.connect(lambda _: self.lipsync.show() if self.lipsync.view.isVisible() else None)
         self.retarget.show_tab = lambda: self.center_tabs.setCurrentWidget(self.retarget.view)
+        self.lipsync.show_tab = lambda: self.center_tabs.setCurrentWidget(self.lipsync.view)
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -128,6 +135,10 @@ class MainWindow(QMainWindow):
         self.monitor.playSample.connect(self.voice_player.play_file)
         self.pitch_dock = self._dock("Pitch", self.pitch, Qt.BottomDockWidgetArea)
         self.tabifyDockWidget(self.log_dock, self.pitch_dock)
+        self.face_curves = FaceCurves(ctx)
+        self.face_dock = self._dock("Face Curves", self.face_curves, Qt.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.pitch_dock, self.face_dock)
+        self.lipsync.selected_frames = self.face_curves.selected_frames
         self.log_dock.raise_()
         self.resizeDocks([self.jobs_dock], [340], Qt.Horizontal)
         self.resizeDocks([self.log_dock], [130], Qt.Vertical)
@@ -138,13 +149,16 @@ class MainWindow(QMainWindow):
                    (ActionSpec("undo", "Edit", "undo", "&Undo", "Undo the last edit"), ctx.undo_stack.undo),
                    (ActionSpec("redo", "Edit", "undo", "&Redo", "Redo the edit undone last"), ctx.undo_stack.redo),
                    *self.pose.actions(), *self.transport.actions(), *self.retarget.actions(),
-                   *self.training.actions(), *self.voice.actions(), *self.generated.actions(),
+                   *self.training.actions(), *self.voice.actions(), *self.generated.actions(), *self.lipsync.actions(),
+                   (ActionSpec("face_curves", "Lip Sync", "view", "Face Curves", "Show the mouth curves, head pose and "
+                               "frame schedule of the driven face"), self.show_face_curves),
                    (ActionSpec("help", "Help", "help", "Keyboard Shortcuts", "List every shortcut"), self.show_shortcuts),
                    (ActionSpec("about", "Help", "help", "About AV Studio"), self.show_about)]
         ctx.actions, self.menus = build_menus(self, entries)
         self.menus["File"].insertMenu(ctx.actions["save"], self.projects.recent_menu)
         self.menus["View"].addSeparator()
-        for dock in (self.jobs_dock, self.log_dock, self.history_dock, self.monitor_dock, self.pitch_dock):
+        for dock in (self.jobs_dock, self.log_dock, self.history_dock, self.monitor_dock, self.pitch_dock,
+                     self.face_dock):
             self.menus["View"].addAction(dock.toggleViewAction())
 
     # ---- views and help ----------------------------------------------------------------------------
@@ -153,6 +167,12 @@ class MainWindow(QMainWindow):
         self.pitch_dock.raise_()
         if self.pitch_dock.height() < 240:
             self.resizeDocks([self.pitch_dock], [260], Qt.Vertical)
+
+    def show_face_curves(self) -> None:
+        self.face_dock.show()
+        self.face_dock.raise_()
+        if self.face_dock.height() < 220:
+            self.resizeDocks([self.face_dock], [240], Qt.Vertical)
 
     def shortcut_table(self) -> list[tuple[str, str]]:
         """(text, key) of every action with a shortcut."""
@@ -185,6 +205,7 @@ class MainWindow(QMainWindow):
         self.ctx.player.pause()
         self.ctx.jobs.cancel_all(wait=5)
         self.clips.close()
+        self.lipsync.close()
         self.ctx.player.clock.close()
         self.voice_player.stop_clock()
         self.log_panel.detach()

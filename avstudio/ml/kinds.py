@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from avstudio.core import models
+from avstudio.ml.lipsync.presets import FACE_PRESETS
 from avstudio.ml.motion.presets import PRESETS as MOTION_PRESETS
 from avstudio.ml.voice.presets import VC_PRESETS
 
@@ -37,6 +38,11 @@ MODEL_KINDS: dict[str, ModelKind] = {
         "avstudio.ml.voice.evaluate:evaluate_voice", VC_PRESETS, "vc-preview",
         "vc-preview: a quarter of the channels, a CPU-bounded run · vc: CycleGAN-VC2 as published (days on a GPU)",
         "audio"),
+    models.LIPSYNC: ModelKind(
+        models.LIPSYNC, "a face renderer", "avstudio.ml.lipsync.train:train_face",
+        "avstudio.ml.lipsync.evaluate:evaluate_face", FACE_PRESETS, "face-128",
+        "face-128: 128 px, about 15 minutes on a CPU · face-256: two-scale and temporal discriminators, for a GPU",
+        "image"),
 }
 
 

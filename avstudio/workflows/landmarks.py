@@ -87,6 +87,9 @@ def analyse(project: Project, clip: str, kind: str, *, seed=None, start: int = 0
     whole = start == 0 and stop is None
     name = f"Analyse {roles.short(clip)} {kind}" if whole else \
         f"Re-analyse {roles.short(clip)} {kind} {start + 1}–{stop if stop is not None else 'end'}"
+    if kind == "face":  # lip sync's face analysis comes with it (head pose, frontal landmarks, curves)
+        from avstudio.workflows.lipsync.face import analysis_operation
+        return analysis_operation(project, clip, req, merged=merged, replace=replace, name=name)
     return Operation(name, "avstudio.analysis.landmarks.extract:extract", (req,), runs=Runs.PROCESS,
                      apply=lambda p, r: extraction_edit(p, clip, kind, r, replace=replace),
                      summary=lambda r: found_summary(clip, kind, r, merged))

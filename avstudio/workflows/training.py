@@ -1,5 +1,5 @@
-"""Training and scoring a model of any kind, as operations. The kinds (motion, voice, later lip
-sync) are rows of ml/kinds.py; each workflow module says how a request becomes its training job's
+"""Training and scoring a model of any kind, as operations. The kinds (motion, voice, lip sync) are
+rows of ml/kinds.py; each workflow module says how a request becomes its training job's
 arguments. Training and scoring run in a child process (torch), on the saved project.
 """
 
@@ -11,11 +11,12 @@ from avstudio.core import models
 from avstudio.core.project import Project
 from avstudio.ml.kinds import model_kind
 from avstudio.workflows import motion, voice
+from avstudio.workflows.lipsync import models as lipsync_models
 from avstudio.workflows.operation import Operation, Runs, folder_of, needs_saved_project
 
 # What each kind's workflow module says of its models: train_kwargs(project, request), MODEL_NOUN,
-# score_line(metrics), baseline_line(metrics). Lip sync adds a row.
-WORKFLOWS = {models.MOTION: motion, models.VOICE: voice}
+# score_line(metrics), baseline_line(metrics).
+WORKFLOWS = {models.MOTION: motion, models.VOICE: voice, models.LIPSYNC: lipsync_models}
 
 
 @dataclass

@@ -34,7 +34,7 @@ def test_info_imports_no_torch_mediapipe_or_qt():
     assert "HEAVY []" in out.stdout and "fps" in out.stdout
 
 
-@pytest.mark.parametrize("argv", [["lipsync", "analyze", "--help"], ["anlyze", "pose", "x"], ["--frobnicate"]])
+@pytest.mark.parametrize("argv", [["lipsink", "analyze", "x"], ["anlyze", "pose", "x"], ["--frobnicate"]])
 def test_unknown_commands_are_errors_that_list_the_commands(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err

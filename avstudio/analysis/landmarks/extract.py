@@ -48,6 +48,17 @@ class ExtractResult:
     flags: np.ndarray     # (n, J) uint8
     subject_lost_frames: int
     switches_refused: int
+    depth: np.ndarray | None = None  # (n, J) float32 faces: each point's depth in frame pixels (nearer < 0)
+
+
+def _columns(kind: str) -> tuple[int, int]:
+    """(points, columns) a model gives per frame: x, y, confidence (and depth, for faces)."""
+    return (33, 3) if kind == "pose" else (478, 4)
+
+
+def _result(start: int, pts: np.ndarray, flags: np.ndarray, lost: int, refused: int) -> ExtractResult:
+    depth = pts[..., 3].copy() if pts.shape[-1] > 3 else None
+    return ExtractResult(start, np.ascontiguousarray(pts[..., :3]), flags, lost, refused, depth)
 
 
 def _model(kind: str):
@@ -140,8 +151,8 @@ def extract_range(req: ExtractRequest, progress_cb=None) -> ExtractResult:
         stop = vs.frame_count if req.stop is None else min(req.stop, vs.frame_count)
         start = max(0, req.start)
         n = stop - start
-        joints = 33 if req.kind == "pose" else 478
-        pts = np.zeros((n, joints, 3), np.float32)
+        joints, cols = _columns(req.kind)
+        pts = np.zeros((n, joints, cols), np.float32)
         flags = np.full((n, joints), Flag.MISSING, np.uint8)
         follower = _follower(req.kind, vs.size, req.crop_px)
         steps = []
@@ -183,7 +194,7 @@ def extract_range(req: ExtractRequest, progress_cb=None) -> ExtractResult:
             for f in followers:
                 f.model.close()
         lost = int((flags[:, 0] == Flag.MISSING).sum())
-        return ExtractResult(start, pts, flags, lost, sum(f.switches_refused for f in followers))
+        return _result(start, pts, flags, lost, sum(f.switches_refused for f in followers))
     finally:
         vs.close()
 
@@ -203,7 +214,8 @@ def _worker(req_dict: dict, out_file: str, wid: int, q) -> None:
                 q.put(("progress", wid, done))
                 last[0] = now
         res = extract_range(ExtractRequest(**req_dict), cb)
-        np.savez(out_file, points=res.points, flags=res.flags,
+        points = res.points if res.depth is None else np.concatenate([res.points, res.depth[..., None]], -1)
+        np.savez(out_file, points=points, flags=res.flags,
                  stats=np.array([res.start, res.subject_lost_frames, res.switches_refused]))
         q.put(("done", wid, None))
     except UserError as exc:
@@ -300,7 +312,9 @@ def stitch_ranges(req: ExtractRequest, bounds: list[int], pts: np.ndarray, flags
             continue
         redo = extract_range(ExtractRequest(req.path, req.kind, bounds[k], bounds[k + 1], hint=hint,
                                             crop_px=req.crop_px))
-        pts[a:b] = redo.points
+        pts[a:b, :, :3] = redo.points
+        if redo.depth is not None:
+            pts[a:b, :, 3] = redo.depth
         flags[a:b] = redo.flags
         redone.append(bounds[k])
     return redone
@@ -354,7 +368,7 @@ def _extract_parallel(req: ExtractRequest, start: int, stop: int, workers: int, 
     if redone:
         yield Progress(n, n, f"Re-ran {len(redone)} range(s) where a worker had followed another person")
     lost = int((flags[:, 0] == Flag.MISSING).sum())
-    return ExtractResult(start, pts, flags, lost, refused)
+    return _result(start, pts, flags, lost, refused)
 
 
 def extract_frames(frames, kind: str = "pose", upscale: float = 1.0, crop_px: int = 384,
@@ -372,7 +386,7 @@ def extract_frames(frames, kind: str = "pose", upscale: float = 1.0, crop_px: in
     h, w = frames[0].shape[:2]
     size = (int(round(w * upscale)), int(round(h * upscale)))
     follower = _follower(kind, size, crop_px)
-    joints = 33 if kind == "pose" else 478
+    joints, _ = _columns(kind)
     pts = np.zeros((len(frames), joints, 3), np.float32)
     flags = np.full((len(frames), joints), Flag.MISSING, np.uint8)
     try:
@@ -387,7 +401,7 @@ def extract_frames(frames, kind: str = "pose", upscale: float = 1.0, crop_px: in
                 follower.lost_for, follower.tracking = 0, False
             found = follower.process(np.ascontiguousarray(img))
             if found is not None:
-                found = found.copy()
+                found = found[:, :3].copy()
                 found[:, :2] /= upscale
                 pts[i], flags[i] = found, Flag.AUTO
     finally:

@@ -29,7 +29,8 @@ VISIBLE = 0.5
 
 class LandmarkModel(Protocol):
     def detect(self, rgb: np.ndarray, tracking: bool) -> np.ndarray | None:
-        """(N, 3) landmarks: x, y normalised to the image, confidence in [0, 1]; None if nobody."""
+        """(N, 3) landmarks: x, y normalised to the image, confidence in [0, 1] (and, for faces, a
+        fourth column: depth on the x scale); None if nobody."""
 
     def reset(self) -> None:
         """Forget tracking state (the next tracking call detects afresh)."""
@@ -70,10 +71,13 @@ def crop_square(frame: np.ndarray, cx: float, cy: float, side: float, out_px: in
 
 
 def to_frame(points_norm: np.ndarray, transform: tuple) -> np.ndarray:
+    """Crop-normalised landmarks → frame pixels (a depth column, on the x scale, scales with x)."""
     x0, y0, side = transform
     out = points_norm.astype(np.float32).copy()
     out[:, 0] = x0 + points_norm[:, 0] * side
     out[:, 1] = y0 + points_norm[:, 1] * side
+    if out.shape[1] > 3:
+        out[:, 3] = points_norm[:, 3] * side
     return out
 
 

@@ -72,7 +72,9 @@ class PoseModel(_TwoModeModel):
 
 
 class FaceModel(_TwoModeModel):
-    """MediaPipe Face Mesh with refined landmarks (478 points). Confidence is 1 for a found face."""
+    """MediaPipe Face Mesh with refined landmarks (478 points). Confidence is 1 for a found face; a
+    fourth column is the depth (MediaPipe's z, on the x scale: negative is nearer the camera), which
+    head-pose fitting needs (analysis/face)."""
 
     points = 478
 
@@ -85,4 +87,4 @@ class FaceModel(_TwoModeModel):
     def _landmarks(self, result):
         if not result.multi_face_landmarks:
             return None
-        return np.array([[p.x, p.y, 1.0] for p in result.multi_face_landmarks[0].landmark], np.float32)
+        return np.array([[p.x, p.y, 1.0, p.z] for p in result.multi_face_landmarks[0].landmark], np.float32)

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMenu
 
-from avstudio.core import roles
+from avstudio.core import layers, roles
 from avstudio.core.errors import UserError
 from avstudio.core.project import Project
 from avstudio.core.store import (PROJECT_FILE, autosave_project, find_recovery, load_project, new_project_folder,
@@ -280,8 +280,10 @@ class ProjectController(QObject):
             self.ctx.error("Nothing to export yet", "The clips are still opening (or could not be opened): "
                            "export once a clip shows its frames.")
             return
+        faces = (["retrieval"] + models.model_ids(p.folder, models.LIPSYNC)) \
+            if p.find_track(roles.DRIVEN, layers.DRIVEN) is not None else []
         dialog = ExportDialog(p, self.ctx.player.frame_count, self.ctx.window,
-                              models=models.model_ids(p.folder, models.MOTION))
+                              models=models.model_ids(p.folder, models.MOTION), face_renderers=faces)
         if dialog.exec():
             render = dialog.render_request()
             self.start_render(**render) if render else self.start_export(dialog.request())
@@ -291,8 +293,12 @@ class ProjectController(QObject):
         if out and self.ctx.ask:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(out).parent)))
 
-    def start_render(self, model_id: str, out: str, **options):
-        """Export a model's generated video (rendering only the frames not in the cache yet)."""
+    def start_render(self, model_id: str, out: str, kind: str = "motion", **options):
+        """Export a model's generated video, or the lip-synced target (rendering only the frames not in
+        the cache yet)."""
+        if kind == "lipsync":
+            from avstudio.workflows.lipsync.models import render_video as render_face
+            return self.ctx.run(render_face, model_id, out, on_done=self._open_folder, **options)
         from avstudio.workflows.motion import render_video
 
         return self.ctx.run(render_video, model_id, out, on_done=self._open_folder, **options)

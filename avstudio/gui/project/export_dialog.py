@@ -1,5 +1,6 @@
-"""Export dialog: a clip, both side by side, or the generated video of a trained model (alone, beside
-the source, or with its pose drawn over it); audio source, range, height, quality. Runs as a job."""
+"""Export dialog: a clip, both side by side, the generated video of a trained model (alone, beside
+the source, or with its pose drawn over it), or the lip-synced target (retrieval or a face renderer,
+alone or beside the driver); audio source, range, height, quality. Runs as a job."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ QUALITY = {"High (CRF 16)": 16, "Good (CRF 20)": 20, "Small (CRF 26)": 26, "Loss
 
 
 class ExportDialog(QDialog):
-    def __init__(self, project: Project, frame_count: int, parent=None, models: list[str] | None = None):
+    def __init__(self, project: Project, frame_count: int, parent=None, models: list[str] | None = None,
+                 face_renderers: list[str] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Export Video")
         self.project = project
@@ -30,6 +32,10 @@ class ExportDialog(QDialog):
             for layout, label in (("generated", "Generated"), ("side_by_side", "Source | Generated"),
                                   ("pose_overlay", "Generated + pose overlay")):
                 self.clip.addItem(f"{label} — model {model}", f"model:{model}:{layout}")
+        for renderer in face_renderers or []:
+            name = "retrieval" if renderer == "retrieval" else f"face renderer {renderer}"
+            for layout, label in (("generated", "Lip sync"), ("side_by_side", "Driver | Lip sync")):
+                self.clip.addItem(f"{label} — {name}", f"face:{renderer}:{layout}")
         self.audio = QComboBox()
         self.audio.addItem("The clip's own soundtrack", "clip")
         for role in roles.VOICE_ROLES:
@@ -91,13 +97,14 @@ class ExportDialog(QDialog):
             self.path.setText(path if path.lower().endswith(".mp4") else path + ".mp4")
 
     def render_request(self) -> dict | None:
-        """Arguments of workflows.motion.render_video when a generated layout is chosen, else None."""
+        """Arguments of workflows.motion.render_video (``kind`` "motion") or workflows.lipsync.models
+        .render_video (``kind`` "lipsync") when a generated layout is chosen, else None."""
         key = self.clip.currentData() or ""
-        if not key.startswith("model:"):
+        if not key.startswith(("model:", "face:")):
             return None
-        _, model, layout = key.split(":", 2)
+        what, model, layout = key.split(":", 2)
         crf = self.quality.currentData()
-        return {"model_id": model, "out": self.path.text(),
+        return {"kind": "motion" if what == "model" else "lipsync", "model_id": model, "out": self.path.text(),
                 "audio": self.audio.currentData(), "height": self.height_box.currentData(), "crf": crf,
                 "preset": self.preset.currentText(), "layout": layout}
 

@@ -30,7 +30,10 @@ class TrainingController(QObject):
         return [(ActionSpec("train", "Analysis", "model", "Train…", "Train (or resume) a model of the target person"),
                  lambda: self.train_dialog(models.MOTION)),
                 (ActionSpec("train_voice", "Voice", "model", "Train Voice Model…", "Train CycleGAN-VC2 from the source "
-                            "voice to the target voice"), lambda: self.train_dialog(models.VOICE))]
+                            "voice to the target voice"), lambda: self.train_dialog(models.VOICE)),
+                (ActionSpec("train_lipsync", "Lip Sync", "model", "Train Face Renderer…", "Train a renderer of the "
+                            "target's face on its own frames (analyse the target's face first)"),
+                 lambda: self.train_dialog(models.LIPSYNC))]
 
     def model_ids(self, kind: str) -> list[str]:
         p = self.ctx.project

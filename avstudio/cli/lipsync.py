@@ -1,0 +1,149 @@
+"""``avstudio lipsync …``: face analysis, driving the target's face, the frame schedule, and training,
+scoring and rendering the face renderers — the headless twins of the editor's Lip Sync menu."""
+
+from __future__ import annotations
+
+from avstudio.cli.common import add_quiet, add_training_options, run_operation, train_request
+from avstudio.core import roles
+
+
+def cmd_analyze(args) -> int:
+    from avstudio.workflows.landmarks import analyse
+
+    seed = (int(args.seed[0]), args.seed[1], args.seed[2]) if args.seed else None
+    for clip in (roles.VIDEO_ROLES if args.clip == "both" else (args.clip,)):
+        run_operation(args.project, analyse, clip, "face", seed=seed, start=args.start, stop=args.end,
+                      replace=args.replace, quiet=args.quiet)
+    return 0
+
+
+def cmd_drive(args) -> int:
+    from avstudio.workflows.lipsync.drive import drive_operation
+
+    run_operation(args.project, drive_operation, args.driver, mode=args.schedule, strength=args.strength, quiet=True)
+    return 0
+
+
+def cmd_schedule(args) -> int:
+    from avstudio.cli.common import load
+    from avstudio.core.edits import History
+    from avstudio.core.store import save_project
+    from avstudio.workflows.lipsync.drive import driven, set_schedule
+
+    project = load(args.project)
+    _, sched = driven(project)
+    stop = sched.length if args.end is None else args.end
+    edit = set_schedule(project, args.start, stop, args.mode, args.first)
+    History(project).push(edit)
+    save_project(project)
+    print(f"{edit.text}: output frames {args.start + 1}–{stop}.")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from avstudio.workflows.training import train
+
+    run_operation(args.project, train, train_request(args, "lipsync", {}), quiet=args.quiet)
+    return 0
+
+
+def _require_face_renderer(project: str, model_id: str) -> None:
+    from avstudio.core import models
+    from avstudio.core.errors import UserError
+
+    cfg = models.RunFolder.of(project, model_id).latest_config()
+    if cfg is not None and models.model_kind(cfg) != models.LIPSYNC:
+        raise UserError(f"{model_id} is a {models.model_kind(cfg)} model, not a face renderer: "
+                        "use `avstudio evaluate` for it.")
+
+
+def cmd_evaluate(args) -> int:
+    from avstudio.workflows.lipsync.models import evaluate_baselines
+    from avstudio.workflows.training import evaluate
+
+    if args.model:
+        _require_face_renderer(args.project, args.model)
+        m = run_operation(args.project, evaluate, args.model, device=args.device, strip=args.strip, quiet=args.quiet)
+    else:
+        m = run_operation(args.project, evaluate_baselines, device=args.device, strip=args.strip, quiet=args.quiet)
+    for name in ("model", "retrieval", "reference", "real"):
+        if name in m:
+            s = m[name]
+            image = (f"mouth SSIM {s['mouth_ssim']:.3f}  PSNR {s['mouth_psnr']:.2f} dB  frame SSIM {s['ssim']:.4f}  "
+                     f"PSNR {s['psnr']:.2f} dB  " if "ssim" in s else "")
+            print(f"  {name:10s} {image}LD mouth {s['ld_mouth']:.4f} face {s['ld_face']:.4f}  LVD mouth "
+                  f"{s['lvd_mouth']:.4f} face {s['lvd_face']:.4f}  no face re-detected: {s['frames_missing']}")
+    return 0
+
+
+def cmd_render(args) -> int:
+    from avstudio.workflows.lipsync.models import render_video
+
+    run_operation(args.project, render_video, args.model, args.output, audio=args.audio, height=args.height,
+                  crf=args.crf, preset=args.preset, layout=args.layout, device=args.device, quiet=args.quiet)
+    return 0
+
+
+def register(sub) -> None:
+    from avstudio.ml.lipsync.presets import FACE_PRESETS
+    from avstudio.retarget.face import MODES
+
+    ls = sub.add_parser("lipsync", help="talking face: face analysis, driving the target's face, face renderers")
+    lsub = ls.add_subparsers(dest="lipsync_command", required=True)
+
+    a = lsub.add_parser("analyze", help="face landmarks, head pose, frontal face and mouth curves of a clip")
+    a.add_argument("project")
+    a.add_argument("--clip", default="both", choices=["source", "target", "both"])
+    a.add_argument("--seed", nargs=3, type=float, metavar=("FRAME", "X", "Y"),
+                   help="follow the face at pixel X,Y of FRAME (a clip with several faces)")
+    a.add_argument("--start", type=int, default=0, help="first frame (re-analysing a range keeps your anchors)")
+    a.add_argument("--end", type=int, default=None, help="one past the last frame")
+    a.add_argument("--replace", action="store_true", help="new tracks instead of the analysed ones with your anchors")
+    add_quiet(a)
+    a.set_defaults(func=cmd_analyze)
+
+    d = lsub.add_parser("drive", help="drive the target's face from the source's face, or from its own (by hand)")
+    d.add_argument("project")
+    d.add_argument("--from", dest="driver", default="source", choices=["source", "target"],
+                   help="source: the source clip's face moves the target's (video mode); target: its own, to edit")
+    d.add_argument("--schedule", default=None, choices=list(MODES),
+                   help="which target frame lies under each output frame (default: aligned, or pingpong when the "
+                        "target is shorter)")
+    d.add_argument("--strength", type=float, default=1.0, help="scale the source's mouth motion (1: as measured)")
+    d.set_defaults(func=cmd_drive)
+
+    s = lsub.add_parser("schedule", help="set which target frames lie under a range of output frames")
+    s.add_argument("project")
+    s.add_argument("mode", choices=list(MODES))
+    s.add_argument("--start", type=int, default=0, help="first output frame")
+    s.add_argument("--end", type=int, default=None, help="one past the last output frame")
+    s.add_argument("--first", type=int, default=0, help="the target frame the range starts on (or holds)")
+    s.set_defaults(func=cmd_schedule)
+
+    t = lsub.add_parser("train", help="train a face renderer on the target's own frames")
+    add_training_options(t, list(FACE_PRESETS), "face-128")
+    t.set_defaults(func=cmd_train)
+
+    ev = lsub.add_parser("evaluate", help="score a face renderer on the target's held-out block beside the baselines")
+    ev.add_argument("project")
+    ev.add_argument("--model", default=None, help="a face-renderer model (default: the baselines only)")
+    ev.add_argument("--device", default="auto")
+    ev.add_argument("--strip", default=None, metavar="IMAGE",
+                    help="also write a picture of held-out faces: as filmed, and by each renderer")
+    add_quiet(ev)
+    ev.set_defaults(func=cmd_evaluate)
+
+    r = lsub.add_parser("render", help="render the driven face into the target's frames; write an MP4")
+    r.add_argument("project")
+    r.add_argument("--model", default="retrieval", help="retrieval (instant, no training) or a face-renderer model")
+    r.add_argument("-o", "--output", help="output .mp4 (omit to only fill the frame cache)")
+    r.add_argument("--audio", default="clip", help="clip (the driver's soundtrack), none, source_voice, "
+                                                    "target_voice, converted (the converted voice) or an audio file")
+    r.add_argument("--layout", default="generated", choices=["generated", "side_by_side"],
+                   help="the rendered frames alone, or beside the driver's")
+    r.add_argument("--height", type=int, default=None, help="output height (default: the target's)")
+    r.add_argument("--crf", type=int, default=18)
+    r.add_argument("--preset", default="medium", help="x264 preset")
+    r.add_argument("--device", default="auto")
+    add_quiet(r)
+    r.set_defaults(func=cmd_render)

@@ -1,0 +1,241 @@
+"""The Face Curves panel: the driven face on the output timeline, one row per curve — the mouth's
+opening, width and rounding (drawn with the pen, a line or the smoothing brush, as the Pitch panel
+edits F0: a drawn curve moves the lips, one undo step per stroke), and, read from the target frames
+under each output frame, the eyes' openness, the head pose and the frame schedule. Dragging with the
+Select tool chooses the frames the Lip Sync menu's range commands act on."""
+
+from __future__ import annotations
+
+import uuid
+from fractions import Fraction
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from avstudio.analysis.face.curves import CURVES, EDITABLE
+from avstudio.core import layers, roles
+from avstudio.core.errors import UserError
+
+# (row label, what it shows, its value range); the top row first.
+ROWS = (("opening", "mouth_open", (0.0, 0.35)), ("width", "mouth_width", (0.3, 0.8)),
+        ("rounding", "lip_round", (0.15, 0.9)), ("eyes", "eyes", (0.0, 0.4)), ("head", "head", (-30.0, 30.0)),
+        ("schedule", "schedule", (0.0, 1.0)))
+TOOLS = {"select": "Select frames for the Lip Sync menu's range commands",
+         "pen": "Draw a mouth curve: the lips follow", "line": "Drag a straight line of a mouth curve",
+         "smooth": "Brush over a mouth curve to smooth it"}
+BRUSH_FRAMES = 6
+
+
+def row_y(row: int, values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Plot y of values in a row (row 0 at the top)."""
+    base = len(ROWS) - 1 - row
+    return base + 0.1 + 0.8 * (np.asarray(values, np.float64) - lo) / (hi - lo)
+
+
+def value_at(row: int, y: float) -> float:
+    lo, hi = ROWS[row][2]
+    base = len(ROWS) - 1 - row
+    return lo + (y - base - 0.1) / 0.8 * (hi - lo)
+
+
+class _Box(pg.ViewBox):
+    def __init__(self, panel):
+        super().__init__(enableMenu=False)
+        self.panel = panel
+        self.setMouseEnabled(x=True, y=False)
+
+    def mouseDragEvent(self, ev, axis=None):
+        if ev.button() != Qt.LeftButton or axis is not None:
+            return super().mouseDragEvent(ev, axis)
+        ev.accept()
+        pos = self.mapSceneToView(ev.scenePos())
+        if ev.isStart():
+            self.panel.stroke_start(self.mapSceneToView(ev.buttonDownScenePos()))
+        self.panel.stroke_move(pos)
+        if ev.isFinish():
+            self.panel.stroke_end(pos)
+
+
+class FaceCurves(QWidget):
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.tool = "select"
+        self._stroke = None
+        bar = QHBoxLayout()
+        self.tool_group = QButtonGroup(self)
+        self.tool_buttons = {}
+        for name, tip in TOOLS.items():
+            b = QToolButton()
+            b.setText(name.capitalize())
+            b.setToolTip(tip)
+            b.setObjectName(f"face_tool_{name}")
+            b.setCheckable(True)
+            b.clicked.connect(lambda _=False, n=name: self.set_tool(n))
+            self.tool_group.addButton(b)
+            self.tool_buttons[name] = b
+            bar.addWidget(b)
+        self.tool_buttons["select"].setChecked(True)
+        self.status = QLabel("")
+        self.status.setObjectName("muted")
+        bar.addWidget(self.status, 1)
+        self.box = _Box(self)
+        self.plot = pg.PlotWidget(viewBox=self.box)
+        self.plot.setLabel("bottom", "time", units="s")
+        self.plot.getAxis("left").setTicks([[(len(ROWS) - 1 - i + 0.5, label) for i, (label, _, _) in enumerate(ROWS)]])
+        self.plot.setYRange(0, len(ROWS), padding=0)
+        self.plot.setMinimumHeight(140)
+        self.curves = {name: self.plot.plot(pen=pg.mkPen(c, width=2), connect="finite")
+                       for name, c in (("mouth_open", (255, 170, 60)), ("mouth_width", (255, 120, 120)),
+                                       ("lip_round", (230, 120, 255)), ("eyes", (120, 220, 255)),
+                                       ("yaw", (120, 255, 160)), ("pitch", (255, 230, 120)),
+                                       ("roll", (160, 160, 255)), ("schedule", (200, 200, 200)))}
+        self.preview = self.plot.plot(pen=pg.mkPen("w", width=1, style=Qt.DashLine))
+        self.region = pg.LinearRegionItem(brush=(76, 158, 235, 60))
+        self.region.hide()
+        self.plot.addItem(self.region)
+        self.playhead = pg.InfiniteLine(0, pen=pg.mkPen((255, 255, 255, 160)))
+        self.plot.addItem(self.playhead)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addLayout(bar)
+        lay.addWidget(self.plot, 1)
+        ctx.events.trackChanged.connect(lambda _t, clip, _l: clip in (roles.DRIVEN, roles.TARGET) and self.refresh())
+        ctx.projectChanged.connect(self.refresh)
+        ctx.player.frameChanged.connect(self._follow)
+        self.refresh()
+
+    # ---- data ----------------------------------------------------------------------------------
+    def fps(self) -> float | None:
+        p = self.ctx.project
+        face = p.find_track(roles.DRIVEN, layers.DRIVEN) if p is not None else None
+        return float(Fraction(*face.meta["fps"])) if face is not None else None
+
+    def refresh(self) -> None:
+        from avstudio.workflows.lipsync.drive import driven_curves
+
+        fps = self.fps()
+        if fps is None:
+            for c in self.curves.values():
+                c.setData([], [])
+            self.status.setText("Drive the target's face (Lip Sync menu) to see and draw its mouth curves.")
+            return
+        p = self.ctx.project
+        values = driven_curves(p)
+        t = np.arange(len(values)) / fps
+        for row, (_, name, (lo, hi)) in enumerate(ROWS[:3]):
+            self.curves[name].setData(t, row_y(row, values[:, CURVES.index(name)], lo, hi))
+        sched = p.require_track(roles.DRIVEN, layers.SCHEDULE).arrays["values"][:, 0]
+        target = p.find_track(roles.TARGET, layers.HEAD_POSE)
+        curves = p.find_track(roles.TARGET, layers.FACE_CURVES)
+        under = np.clip(sched.round().astype(int), 0, (target.length - 1) if target is not None else 0)
+        if curves is not None:
+            eyes = 0.5 * (curves.curve("eye_left") + curves.curve("eye_right"))
+            self.curves["eyes"].setData(t, row_y(3, eyes[under], *ROWS[3][2]))
+        if target is not None:
+            for name in ("yaw", "pitch", "roll"):
+                self.curves[name].setData(t, row_y(4, np.clip(target.curve(name)[under], -30, 30), *ROWS[4][2]))
+            self.curves["schedule"].setData(t, row_y(5, sched / max(1, target.length - 1), 0, 1))
+        self.status.setText(f"{len(values)} output frames at {fps:.2f} fps · the lips follow what you draw")
+
+    def _follow(self, _frame) -> None:
+        tb = self.ctx.player.timebase
+        if tb is not None:
+            self.playhead.setValue(tb.frame_to_seconds(self.ctx.player.frame))
+
+    def selected_frames(self) -> tuple[int, int] | None:
+        fps = self.fps()
+        if fps is None or not self.region.isVisible():
+            return None
+        a, b = self.region.getRegion()
+        a, b = int(round(a * fps)), int(round(b * fps)) + 1
+        return (max(0, a), b) if b > a else None
+
+    def select_seconds(self, a: float, b: float) -> None:
+        self.region.setRegion((a, b))
+        self.region.show()
+
+    # ---- mouse tools ------------------------------------------------------------------------------
+    def set_tool(self, tool: str) -> None:
+        self.tool = tool
+        self.tool_buttons[tool].setChecked(True)
+
+    def _row(self, y: float) -> int:
+        return int(np.clip(len(ROWS) - 1 - np.floor(y), 0, len(ROWS) - 1))
+
+    def stroke_start(self, pos) -> None:
+        fps = self.fps()
+        if fps is None:
+            self._stroke = None
+            return
+        row = self._row(pos.y())
+        name = ROWS[row][1]
+        if self.tool != "select" and name not in EDITABLE:
+            self.status.setText("Only the mouth's opening, width and rounding are drawn: the rest is the target's own.")
+            self._stroke = None
+            return
+        self._stroke = {"row": row, "name": name, "id": uuid.uuid4().hex[:8], "x0": pos.x(),
+                        "last": (pos.x() * fps, value_at(row, pos.y()))}
+        if self.tool == "select":
+            self.select_seconds(pos.x(), pos.x())
+
+    def _push(self, frames, values) -> None:
+        from avstudio.workflows.lipsync.drive import driven, set_curve_values
+
+        face, _ = driven(self.ctx.project)
+        frames = np.asarray(frames, np.intp)
+        keep = (frames >= 0) & (frames < face.length)
+        if not keep.any():
+            return
+        s = self._stroke
+        try:
+            edit = set_curve_values(self.ctx.project, frames[keep], s["name"], np.asarray(values)[keep], stroke=s["id"])
+        except UserError as exc:
+            self.status.setText(exc.message)
+            return
+        if edit is not None:
+            self.ctx.push(edit)
+
+    def stroke_move(self, pos) -> None:
+        s, fps = self._stroke, self.fps()
+        if s is None or fps is None:
+            return
+        point = (pos.x() * fps, value_at(s["row"], pos.y()))
+        if self.tool == "select":
+            self.region.setRegion(sorted((s["x0"], pos.x())))
+        elif self.tool == "pen":
+            (fa, va), (fb, vb) = sorted((s["last"], point))
+            frames = np.arange(int(np.ceil(fa - 0.5)), int(np.floor(fb + 0.5)) + 1)
+            w = np.clip((frames - fa) / (fb - fa), 0, 1) if fb > fa else np.zeros(len(frames))
+            self._push(frames, (1 - w) * va + w * vb)
+            s["last"] = point
+        elif self.tool == "line":
+            (f0, v0), row = s["last"], s["row"]
+            self.preview.setData([f0 / fps, pos.x()], row_y(row, [v0, point[1]], *ROWS[row][2]))
+        elif self.tool == "smooth":
+            from avstudio.workflows.lipsync.drive import driven_curves
+
+            f = int(round(point[0]))
+            frames = np.arange(f - BRUSH_FRAMES, f + BRUSH_FRAMES + 1)
+            curve = driven_curves(self.ctx.project)[:, CURVES.index(s["name"])]
+            ok = (frames >= 0) & (frames < len(curve))
+            frames = frames[ok]
+            vals = curve[frames]
+            good = np.isfinite(vals)
+            if good.sum() >= 3:
+                smooth = np.convolve(np.where(good, vals, np.nanmean(vals)), np.ones(5) / 5, "same")
+                self._push(frames[good], smooth[good])
+
+    def stroke_end(self, pos) -> None:
+        s, fps = self._stroke, self.fps()
+        if s is not None and fps is not None and self.tool == "line":
+            self.preview.setData([], [])
+            (fa, va), fb = s["last"], pos.x() * fps
+            vb = value_at(s["row"], pos.y())
+            lo, hi = sorted((fa, fb))
+            frames = np.arange(int(np.ceil(lo)), int(np.floor(hi)) + 1)
+            w = np.clip((frames - fa) / (fb - fa), 0, 1) if fb != fa else np.zeros(len(frames))
+            self._push(frames, (1 - w) * va + w * vb)
+        self._stroke = None
