@@ -8,12 +8,12 @@ plain fp32 eager loop of the same networks and losses, in the same run.
     # the CPU dry run CI does (tiny networks, a few steps), also with nothing but torch importable
     .venv/bin/python benchmarks/gpu.py --device cpu --tiny --data benchmarks/out/gpu_data.npz
 
-For each preset — motion preview / standard / hd, voice vc-preview / vc — it measures training steps/s
-and peak GPU memory (a) plain: fp32, eager, contiguous tensors, no cuDNN autotuning; (b) AV Studio's
+For each preset — motion preview / standard / hd, voice vc-preview / vc, lip sync face-128 /
+face-256 — it measures training steps/s and peak GPU memory (a) plain: fp32, eager, contiguous tensors, no cuDNN autotuning; (b) AV Studio's
 trainer path: bf16 autocast, channels_last, cuDNN autotuning; (c) the same with torch.compile for the
 standard and hd generators, when the budget leaves time. Batch 1 is what AV Studio trains with; batch
-8 shows what a larger batch would give. Then generation throughput (motion frames/s; voice real-time
-factor), and in the time left a short quality run of the standard preset on the demo's frames, scored
+8 shows what a larger batch would give. Then generation throughput (motion and face frames/s; voice
+real-time factor), and in the time left a short quality run of the standard preset on the demo's frames, scored
 on its held-out frames (SSIM and PSNR beside the mean-frame baseline). Results: a JSON and a Markdown
 table in --out-dir (benchmarks/out by default), progress on stdout.
 """
@@ -34,7 +34,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DEFAULT_DATA = ROOT / "benchmarks" / "out" / "gpu_data.npz"
-MOTION, VOICE = ("preview", "standard", "hd"), ("vc-preview", "vc")
+MOTION, VOICE, FACE = ("preview", "standard", "hd"), ("vc-preview", "vc"), ("face-128", "face-256")
 TINY = {"ngf": 4, "ndf": 4, "n_blocks": 1, "width": 0.03}  # --tiny: the presets' code paths, small weights
 
 
@@ -225,6 +225,52 @@ def voice_convert_speed(preset, data, device, tiny, path, seconds) -> dict:
     return {"rtf": (1 / rate) / 10.0, "peak_mib": mem}
 
 
+def face_trainer(preset: str, device, tiny: bool, path: str):
+    from avstudio.ml.lipsync.presets import face_config
+    from avstudio.ml.lipsync.train import FaceTrainer
+
+    cfg = face_config(preset)
+    if tiny:
+        cfg.update(size=64, ngf=8, depth=6, ndf=8)
+    return FaceTrainer(cfg, device, speedups=path != "plain")
+
+
+def _face_inputs(cfg: dict, device, n: int, seed: int):
+    """(generator input, real crop, lips box) for ``n`` samples: the networks' cost does not depend on
+    the pictures, so no face crops travel to the GPU machine."""
+    g = torch.Generator().manual_seed(seed)
+    s = cfg["size"]
+    return (torch.rand(n, 7, s, s, generator=g).mul(2).sub(1).to(device),
+            torch.rand(n, 3, s, s, generator=g).mul(2).sub(1).to(device), torch.zeros(n, 1, s, s, device=device))
+
+
+def face_train_speed(preset, data, device, tiny, path, batch, seconds) -> dict:
+    trainer = face_trainer(preset, device, tiny, path)
+    n = batch * (2 if trainer.cfg["temporal"] else 1)  # a temporal model sees each sample's previous frame
+    batches = [_face_inputs(trainer.cfg, device, n, k) for k in range(4)]
+    k = [0]
+
+    def step():
+        trainer.step(k[0], *batches[k[0] % 4])
+        k[0] += 1
+    rate, mem, steps = _timed(step, device, seconds)
+    return {"steps_s": rate, "samples_s": rate * batch, "peak_mib": mem, "steps": steps}
+
+
+def face_render_speed(preset, data, device, tiny, path, seconds) -> dict:
+    from avstudio.ml.device import autocast
+
+    trainer = face_trainer(preset, device, tiny, path)
+    trainer.G.eval()
+    x = _face_inputs(trainer.cfg, device, 8, 0)[0]
+
+    def paint():
+        with torch.no_grad(), autocast(device, path != "plain"):
+            trainer.generate(x)
+    rate, mem, _ = _timed(paint, device, seconds)
+    return {"frames_s": rate * 8, "peak_mib": mem}
+
+
 def quality_run(data, device, tiny: bool, seconds: float) -> dict:
     """The standard preset trained on the demo's frames for ``seconds`` (AV Studio's path), then its
     held-out frames generated from their poses: SSIM and PSNR beside the mean training frame."""
@@ -263,6 +309,10 @@ def plan(tiny: bool) -> list[tuple]:
         for batch in (1,) if tiny else (1, 8):
             rows += [("voice-train", preset, path, batch) for path in ("plain", "ours")]
     rows += [("voice-convert", preset, path, 1) for preset in VOICE for path in ("plain", "ours")]
+    for preset in FACE:
+        for batch in (1,) if tiny else (1, 8):
+            rows += [("face-train", preset, path, batch) for path in ("plain", "ours")]
+    rows += [("face-render", preset, path, 8) for preset in FACE for path in ("plain", "ours")]
     # Last: slow to compile (and --tiny proves the path on one preset).
     rows += [("motion-train", preset, "compile", 1) for preset in (("standard",) if tiny else ("standard", "hd"))]
     return rows
@@ -280,7 +330,9 @@ def _estimate(results: list[dict], section: str, preset: str, path: str, batch: 
 MEASURE = {"motion-train": lambda s, p, d, dev, t, path, b, sec: motion_train_speed(p, d, dev, t, path, b, sec),
            "motion-render": lambda s, p, d, dev, t, path, b, sec: motion_render_speed(p, d, dev, t, path, sec),
            "voice-train": lambda s, p, d, dev, t, path, b, sec: voice_train_speed(p, d, dev, t, path, b, sec),
-           "voice-convert": lambda s, p, d, dev, t, path, b, sec: voice_convert_speed(p, d, dev, t, path, sec)}
+           "voice-convert": lambda s, p, d, dev, t, path, b, sec: voice_convert_speed(p, d, dev, t, path, sec),
+           "face-train": lambda s, p, d, dev, t, path, b, sec: face_train_speed(p, d, dev, t, path, b, sec),
+           "face-render": lambda s, p, d, dev, t, path, b, sec: face_render_speed(p, d, dev, t, path, sec)}
 
 
 def _cell(r: dict | None, key: str, fmt: str) -> str:
@@ -297,7 +349,8 @@ def table(results: list[dict]) -> str:
               "| ratio (AV Studio / plain) | peak memory plain / ours (MiB) |")
     out = [header, "|" + "---|" * 8]
     units = {"motion-train": ("steps_s", "steps/s"), "voice-train": ("steps_s", "steps/s"),
-             "motion-render": ("frames_s", "frames/s"), "voice-convert": ("rtf", "RTF")}
+             "motion-render": ("frames_s", "frames/s"), "voice-convert": ("rtf", "RTF"),
+             "face-train": ("steps_s", "steps/s"), "face-render": ("frames_s", "frames/s")}
     for (section, preset, path, batch), r in by.items():
         if path != "plain":
             continue

@@ -38,9 +38,8 @@ def _check_range(track, start: int, stop: int) -> tuple[int, int]:
 
 
 def move_keypoint(project: Project, track_id: str, frame: int, joint: int, x: float, y: float,
-                  drag_id: Hashable | None = None) -> CompoundEdit:
+                  drag_id: Hashable | None = None, text: str = "Move keypoint") -> CompoundEdit:
     """Place one point (a user anchor, confidence 1). Moves of one drag share ``drag_id``."""
-    text = "Move keypoint"
     edits = [ArrayEdit.make(project, track_id, "points", ([frame], [joint]), [[x, y, 1.0]], text, drag_id),
              ArrayEdit.make(project, track_id, "flags", ([frame], [joint]), Flag.EDITED, text, drag_id)]
     if drag_id is None:

@@ -25,7 +25,8 @@ def test_prepare_then_the_check_with_nothing_but_torch(tmp_path):
     report = json.loads((tmp_path / "gpu_results_tiny.json").read_text())
     done = {(r["section"], r["preset"], r["path"]) for r in report["results"] if "error" not in r}
     for section, presets in (("motion-train", ("preview", "standard", "hd")), ("motion-render", ("preview", "standard", "hd")),
-                             ("voice-train", ("vc-preview", "vc")), ("voice-convert", ("vc-preview", "vc"))):
+                             ("voice-train", ("vc-preview", "vc")), ("voice-convert", ("vc-preview", "vc")),
+                             ("face-train", ("face-128", "face-256")), ("face-render", ("face-128", "face-256"))):
         for preset in presets:
             assert {(section, preset, "plain"), (section, preset, "ours")} <= done, (section, preset, report["results"])
     assert ("motion-train", "standard", "compile") in done

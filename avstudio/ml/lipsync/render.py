@@ -13,7 +13,8 @@ frame as filmed.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator, Protocol
 
@@ -25,6 +26,7 @@ from avstudio.ml.lipsync import cache as lcache
 from avstudio.ml.lipsync.crop import compose, match_colour, repaint_mask, to_crop, warp
 
 SEEK_GAP = 48   # target frames: a gap larger than this between needed frames is seeked over
+WRITERS = 2     # threads compressing finished frames into the cache
 
 
 class Painter(Protocol):
@@ -87,11 +89,18 @@ def make_frames(target_path, painter: Painter, faces, under, wanted, ok, frontal
 
     from avstudio.media.video import VideoSource
 
+    def write(img: np.ndarray, key: str) -> None:
+        tmp = folder / f".tmp-{key}.png"
+        cv2.imwrite(str(tmp), np.ascontiguousarray(img[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        tmp.replace(lcache.frame_path(folder, key))
+
     by_frame: dict[int, list[int]] = defaultdict(list)
     for i in todo:
         by_frame[int(under[i])].append(i)
     done = 0
     vs = VideoSource(target_path, prefetch=0, cache_mb=0)
+    # PNG compression takes as long as painting a frame and lets go of the GIL: it runs beside it.
+    writers, pending = ThreadPoolExecutor(WRITERS), deque()
     try:
         for a, b in clusters(sorted(by_frame)):
             for u, rgb in vs.iter_frames(a, b + 1):
@@ -100,13 +109,16 @@ def make_frames(target_path, painter: Painter, faces, under, wanted, ok, frontal
                         img = paint_frame(painter, rgb, faces.matrix(u), faces.size, wanted[i], filmed[i], frontal[i])
                     else:
                         img = rgb
-                    tmp = folder / f".tmp-{keys[i]}.png"
-                    cv2.imwrite(str(tmp), np.ascontiguousarray(img[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])
-                    tmp.replace(lcache.frame_path(folder, keys[i]))
+                    pending.append(writers.submit(write, img, keys[i]))
+                    while len(pending) > 2 * WRITERS:
+                        pending.popleft().result()
                     done += 1
                     if done % 10 == 0 or done == len(todo):
                         yield Progress(done, len(todo), f"Rendered {done}/{len(todo)} frames")
+        for f in pending:
+            f.result()
     finally:
+        writers.shutdown(wait=True)
         vs.close()
     return done
 

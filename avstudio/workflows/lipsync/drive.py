@@ -130,7 +130,9 @@ def move_point(project: Project, frame: int, joint: int, x: float, y: float, dra
     face, _ = driven(project)
     if joint not in DRIVEN_POINTS:
         raise UserError("Only the lips and the lower jaw are driven: the rest of the face is the target's own.")
-    return point_ops.move_keypoint(project, face.id, frame, joint, x, y, drag_id)
+    part = "lip" if joint >= 48 else "jaw"
+    return point_ops.move_keypoint(project, face.id, frame, joint, x, y, drag_id,
+                                   text=f"Move a driven {part} point (frame {frame + 1})")
 
 
 def _rows_edit(project: Project, track, frames: np.ndarray, points: np.ndarray, text: str, stroke=None):
