@@ -353,7 +353,8 @@ def publish(begin: str, end: str, header: list[str], rows: list[tuple], machine:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["media", "analysis", "ml", "voice", "editor", "structure", "lipsync"],
+    ap.add_argument("--only", choices=["media", "analysis", "ml", "voice", "editor", "structure", "lipsync",
+                                           "speech"],
                     help="run one section")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -372,6 +373,11 @@ def main() -> int:
         from benchmarks.lipsync import L_BEGIN, L_END, lipsync_main
         publish(L_BEGIN, L_END, ["measurement", "baseline (same run)", "AV Studio", "ratio"],
                 lipsync_main(OUT, SHARED, args.quick), machine, args.quick)
+        return 0
+    if args.only == "speech":
+        from benchmarks.speech import SP_BEGIN, SP_END, speech_main
+        publish(SP_BEGIN, SP_END, ["measurement", "baseline (same run)", "AV Studio", "ratio"],
+                speech_main(SHARED, args.quick), machine, args.quick)
         return 0
     if args.only == "voice":
         from benchmarks.voice import V_BEGIN, V_END, voice_main

@@ -113,7 +113,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # Only the GE2E speaker-encoder weights of Resemblyzer are used (for the speaker-similarity metric);
   # its own code needs webrtcvad, a C extension, so it is installed without dependencies.
   "${pip[@]}" -q --no-deps "resemblyzer==0.1.4"
-  "$VENV/bin/python" -c "import PySide6.QtMultimedia, pyqtgraph, torch, mediapipe, pyworld, librosa, av, cv2, soundfile, safetensors, qasync" \
+  "$VENV/bin/python" -c "import PySide6.QtMultimedia, pyqtgraph, torch, mediapipe, pyworld, librosa, av, cv2, soundfile, safetensors, qasync, pocketsphinx" \
     || die "The packages installed but do not import together (see the error above)."
   echo "$want" > "$stamp"
 fi

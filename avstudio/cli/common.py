@@ -23,6 +23,7 @@ _HINTS = {
     "train_voice": "avstudio voice train PROJECT",
     "train_lipsync": "avstudio lipsync train PROJECT",
     "lipsync_drive": "avstudio lipsync drive PROJECT",
+    "lipsync_speech": "avstudio lipsync phonemes PROJECT --clip CLIP",
 }
 
 

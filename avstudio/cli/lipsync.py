@@ -84,6 +84,59 @@ def cmd_render(args) -> int:
     return 0
 
 
+def cmd_phonemes(args) -> int:
+    from avstudio.workflows.lipsync.speech import analyse_speech, read_transcript
+
+    text = read_transcript(args.transcript) if args.transcript else args.text
+    run_operation(args.project, analyse_speech, args.clip, text, start=args.start, stop=args.end, quiet=args.quiet)
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from avstudio.workflows.lipsync.visemes import drive_from_speech
+
+    run_operation(args.project, drive_from_speech, args.audio, mode=args.schedule, quiet=True)
+    return 0
+
+
+def cmd_viseme(args) -> int:
+    """List the viseme row, or make one edit of it (the driven frames it changes follow)."""
+    from avstudio.cli.common import load
+    from avstudio.core.edits import History
+    from avstudio.core.errors import UserError
+    from avstudio.core.store import save_project
+    from avstudio.workflows.lipsync import visemes as vis
+
+    project = load(args.project)
+    row = vis.viseme_row(project, args.clip)
+    if args.action == "list":
+        for i, (a, b, n) in enumerate(row.spans()):
+            mark = " *" if row.arrays["flags"][i] == 1 else ""
+            print(f"{i:4d}  {a:.3f}–{b:.3f} s  {n}{mark}")
+        return 0
+    need = {"move": 3, "relabel": 2, "split": 2, "merge": 1, "delete": 1, "frame": 2}[args.action]
+    if len(args.values) != need:
+        raise UserError(f"`viseme {args.action}` takes {need} value(s): see `avstudio lipsync viseme --help`.")
+    v = args.values
+    try:
+        if args.action == "frame":
+            edit = vis.pick_frame(project, args.clip, v[0], int(v[1]) - 1)
+        elif args.action == "move":
+            edit = vis.edit_row(project, args.clip, "move", int(v[0]), v[1], float(v[2]))
+        elif args.action in ("relabel",):
+            edit = vis.edit_row(project, args.clip, "relabel", int(v[0]), v[1])
+        elif args.action == "split":
+            edit = vis.edit_row(project, args.clip, "split", int(v[0]), float(v[1]))
+        else:
+            edit = vis.edit_row(project, args.clip, args.action, int(v[0]))
+    except ValueError as exc:
+        raise UserError(f"`viseme {args.action}`: {exc}.") from None
+    History(project).push(edit)
+    save_project(project)
+    print(f"{edit.text}.")
+    return 0
+
+
 def register(sub) -> None:
     from avstudio.ml.lipsync.presets import FACE_PRESETS
     from avstudio.retarget.face import MODES
@@ -133,6 +186,8 @@ def register(sub) -> None:
     add_quiet(ev)
     ev.set_defaults(func=cmd_evaluate)
 
+    _register_speech(lsub, MODES)
+
     r = lsub.add_parser("render", help="render the driven face into the target's frames; write an MP4")
     r.add_argument("project")
     r.add_argument("--model", default="retrieval", help="retrieval (instant, no training) or a face-renderer model")
@@ -147,3 +202,43 @@ def register(sub) -> None:
     r.add_argument("--device", default="auto")
     add_quiet(r)
     r.set_defaults(func=cmd_render)
+
+
+def _register_speech(lsub, modes) -> None:
+    """``phonemes``, ``predict`` and ``viseme``: lip sync driven by speech."""
+    from avstudio.workflows.lipsync.speech import SPEECH_CLIPS
+
+    ph = lsub.add_parser("phonemes", help="words, phones and visemes of a clip's speech (aligned to a transcript, "
+                                          "or recognized), with loudness, log-mel and voice activity")
+    ph.add_argument("project")
+    ph.add_argument("--clip", default="source_voice", choices=list(SPEECH_CLIPS),
+                    help="whose speech: a voice recording, the converted voice, or a video clip's sound")
+    g = ph.add_mutually_exclusive_group()
+    g.add_argument("--transcript", metavar="FILE", help="a plain-text file of what is said (English)")
+    g.add_argument("--text", help="what is said, typed (English)")
+    ph.add_argument("--start", type=float, default=0.0, help="re-align from this second on (blocks you edited stay)")
+    ph.add_argument("--end", type=float, default=None, help="re-align up to this second")
+    add_quiet(ph)
+    ph.set_defaults(func=cmd_phonemes)
+
+    pr = lsub.add_parser("predict", help="drive the target's face from a clip's speech (the viseme model)")
+    pr.add_argument("project")
+    pr.add_argument("--audio", default="source_voice", choices=list(SPEECH_CLIPS),
+                    help="the speech that drives the face (analyse it with `lipsync phonemes` first)")
+    pr.add_argument("--model", default="visemes", choices=["visemes"],
+                    help="visemes: each viseme's mouth from the target's own frames, no training")
+    pr.add_argument("--schedule", default=None, choices=list(modes),
+                    help="which target frame lies under each output frame (default: aligned, or pingpong when "
+                         "the sound is longer than the target)")
+    pr.set_defaults(func=cmd_predict)
+
+    v = lsub.add_parser("viseme", help="list or edit a clip's viseme row (the driven face follows)",
+                        description="Actions: list | move I start|end SECONDS | relabel I LABEL | split I SECONDS | "
+                                    "merge I (with the next block) | delete I | frame VISEME TARGET_FRAME (take "
+                                    "that viseme's mouth from another target frame). I is the block's number in "
+                                    "`list`.")
+    v.add_argument("project")
+    v.add_argument("action", choices=["list", "move", "relabel", "split", "merge", "delete", "frame"])
+    v.add_argument("values", nargs="*")
+    v.add_argument("--clip", default="source_voice", choices=list(SPEECH_CLIPS))
+    v.set_defaults(func=cmd_viseme)

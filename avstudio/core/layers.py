@@ -25,6 +25,19 @@ FACE_CURVES = "face-curves"
 DRIVEN = "driven-face"
 SCHEDULE = "schedule"
 
+# Speech (lip sync's driving sound; on any clip with sound): loudness and speech probability per
+# video frame, the log-mel spectrum and MFCCs (12.5 ms grid), and labelled time spans — speech
+# (voice activity), words and phones aligned to a transcript (or recognized), and the visemes the
+# mouth is driven by (the editable row).
+SPEECH = "speech"
+MEL = "mel"
+MFCC = "mfcc"
+VOICE_ACTIVITY = "voice-activity"
+WORDS = "words"
+PHONES = "phones"
+VISEMES = "visemes"
+
 VOICE_LAYERS = (F0, F0_ANALYSED, MCEP, AP)
 POINT_LAYERS = (POSE, FACE, NORMALIZED)
 FACE_ANALYSIS_LAYERS = (HEAD_POSE, FRONTAL, FACE_CURVES)
+SPEECH_LAYERS = (SPEECH, MEL, MFCC, VOICE_ACTIVITY, WORDS, PHONES, VISEMES)

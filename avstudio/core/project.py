@@ -26,7 +26,8 @@ _MAKES = {layers.POSE: ("analyse its pose", "analyse_{clip}_pose"),
           layers.F0: ("analyse the voice", "analyse_{clip}"),
           **{layer: ("analyse its face", "analyse_{clip}_face") for layer in layers.FACE_ANALYSIS_LAYERS},
           layers.DRIVEN: ("drive the target's face", "lipsync_drive"),
-          layers.SCHEDULE: ("drive the target's face", "lipsync_drive")}
+          layers.SCHEDULE: ("drive the target's face", "lipsync_drive"),
+          **{layer: ("analyse its speech", "lipsync_speech") for layer in layers.SPEECH_LAYERS}}
 
 _FINGERPRINT_CHUNK = 1 << 20
 _ABSENT = object()

@@ -163,8 +163,9 @@ class F0Track(Track):
 
 @dataclass
 class FeatureTrack(Track):
-    """Frame-wise features on the WORLD grid: ``values`` (N, D) float32 (MCEPs, aperiodicity).
-    ``meta['feature']`` says which."""
+    """Frame-wise features: ``values`` (N, D) float32 — MCEPs and aperiodicity on the WORLD grid, the
+    log-mel spectrum and MFCCs of speech on Wav2Lip's 12.5 ms grid. ``meta['feature']`` says which,
+    ``meta['frame_period_ms']`` places the rows in time."""
 
     kind: ClassVar[str] = "features"
     schema: ClassVar[dict[str, tuple[str, str]]] = {"values": ("float32", "TD")}
@@ -238,6 +239,61 @@ class CurveTrack(Track):
             raise ValueError("values contain NaN or infinite values where not MISSING")
 
 
+@dataclass
+class SegmentTrack(Track):
+    """Labelled time spans of a clip's sound, in seconds from its start: phones, words, visemes,
+    speech. ``start`` and ``end`` (T,) float64, ``label`` (T,) int16 indexing ``meta['labels']``,
+    ``flags`` (T,) uint8 of :class:`Flag` (EDITED: a block the user touched, kept by re-alignment).
+    Spans are sorted and do not overlap; gaps between them are silence."""
+
+    kind: ClassVar[str] = "segments"
+    schema: ClassVar[dict[str, tuple[str, str]]] = {
+        "start": ("float64", "T"),
+        "end": ("float64", "T"),
+        "label": ("int16", "T"),
+        "flags": ("uint8", "T"),
+    }
+    finite_arrays: ClassVar[tuple[str, ...]] = ("start", "end")
+    OVERLAP = 1e-6   # seconds: rounding between neighbours is not an overlap
+
+    @classmethod
+    def make(cls, spans, labels, name: str = "", **meta) -> SegmentTrack:
+        """From (start, end, label name) triples; ``labels`` names every label in order."""
+        labels = list(labels)
+        index = {n: i for i, n in enumerate(labels)}
+        spans = sorted(spans, key=lambda s: s[0])
+        arrays = {"start": np.array([s[0] for s in spans], np.float64),
+                  "end": np.array([s[1] for s in spans], np.float64),
+                  "label": np.array([index[s[2]] for s in spans], np.int16),
+                  "flags": np.full(len(spans), Flag.AUTO, np.uint8)}
+        return cls(arrays, {"labels": labels, **meta}, name=name)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.meta["labels"])
+
+    def spans(self) -> list[tuple[float, float, str]]:
+        names = self.labels
+        return [(float(a), float(b), names[int(k)])
+                for a, b, k in zip(self.arrays["start"], self.arrays["end"], self.arrays["label"])]
+
+    def validate(self) -> None:
+        super().validate()
+        labels = self.meta.get("labels")
+        if not isinstance(labels, list) or not all(isinstance(n, str) for n in labels) or len(labels) > 4096:
+            raise ValueError("a segments track needs meta['labels']: a list of label names")
+        a, b, k = self.arrays["start"], self.arrays["end"], self.arrays["label"]
+        if len(k) and (k.min() < 0 or k.max() >= len(labels)):
+            raise ValueError("label holds values that name no label")
+        if (a < 0).any() or (b < a).any():
+            raise ValueError("a segment ends before it starts, or starts before 0 s")
+        if len(a) > 1 and (a[1:] < b[:-1] - self.OVERLAP).any():
+            raise ValueError("segments overlap or are not in time order")
+        flags = self.arrays["flags"]
+        if flags.size and flags.max() > max(Flag):
+            raise ValueError("flags hold values that are not flags")
+
+
 TRACK_KINDS: dict[str, type[Track]] = {
-    cls.kind: cls for cls in (PoseTrack, LandmarkTrack, F0Track, FeatureTrack, AudioTrack, CurveTrack)
+    cls.kind: cls for cls in (PoseTrack, LandmarkTrack, F0Track, FeatureTrack, AudioTrack, CurveTrack, SegmentTrack)
 }

@@ -19,7 +19,7 @@ MENUS: dict[str, tuple[str, ...]] = {
     "Playback": ("transport", "flags"),
     "Analysis": ("analyse", "retarget", "model"),
     "Voice": ("analyse", "model", "pitch", "interop"),
-    "Lip Sync": ("drive", "schedule", "edit", "model", "view"),
+    "Lip Sync": ("drive", "visemes", "schedule", "edit", "model", "view"),
     "View": ("view", "docks"),
     "Help": ("help",),
 }

@@ -14,6 +14,7 @@ from avstudio.gui.jobs.log_panel import LogPanel
 from avstudio.gui.jobs.panel import JobsPanel
 from avstudio.gui.lipsync.curves import FaceCurves
 from avstudio.gui.lipsync.panel import LipSyncPanel
+from avstudio.gui.lipsync.speech import SpeechPanel
 from avstudio.gui.motion.generated_pane import GeneratedPane
 from avstudio.gui.motion.pose_panel import PosePanel
 from avstudio.gui.motion.retarget_panel import RetargetPanel
@@ -139,6 +140,8 @@ class MainWindow(QMainWindow):
         self.face_dock = self._dock("Face Curves", self.face_curves, Qt.BottomDockWidgetArea)
         self.tabifyDockWidget(self.pitch_dock, self.face_dock)
         self.lipsync.selected_frames = self.face_curves.selected_frames
+        self.speech = SpeechPanel(ctx, self.face_curves, self.lipsync, self)
+        self.speech.show_curves = self.show_face_curves
         self.log_dock.raise_()
         self.resizeDocks([self.jobs_dock], [340], Qt.Horizontal)
         self.resizeDocks([self.log_dock], [130], Qt.Vertical)
@@ -150,6 +153,7 @@ class MainWindow(QMainWindow):
                    (ActionSpec("redo", "Edit", "undo", "&Redo", "Redo the edit undone last"), ctx.undo_stack.redo),
                    *self.pose.actions(), *self.transport.actions(), *self.retarget.actions(),
                    *self.training.actions(), *self.voice.actions(), *self.generated.actions(), *self.lipsync.actions(),
+                   *self.speech.actions(),
                    (ActionSpec("face_curves", "Lip Sync", "view", "Face Curves", "Show the mouth curves, head pose and "
                                "frame schedule of the driven face"), self.show_face_curves),
                    (ActionSpec("help", "Help", "help", "Keyboard Shortcuts", "List every shortcut"), self.show_shortcuts),

@@ -22,6 +22,14 @@ MODES = ("aligned", "loop", "pingpong", "hold")
 MODE_TEXT = {"aligned": "aligned (held at the end)", "loop": "looped", "pingpong": "ping-pong", "hold": "held"}
 
 
+def driver_clip(meta: dict) -> str:
+    """The clip a driven face follows (from the driven face's meta): the source or the target clip
+    (their faces), or the clip whose speech drives it (driver "speech")."""
+    if meta.get("driver") == "speech":
+        return str(meta.get("speech", "source"))
+    return str(meta.get("driver", "source"))
+
+
 def motion_scale(source_range: dict, target_range: dict) -> tuple[float, float]:
     """(across, down) factors from the source's mouth motion to the target's: the ratio of how far each
     widens and opens (95th percentile from the neutral face), within SCALE_LIMITS."""

@@ -66,3 +66,31 @@ def test_new_analyze_retarget_train_render(tmp_path):
     conv = load_audio(wav, 16000).samples[:len(muxed)]
     env = lambda x: np.sqrt(np.convolve(x[:len(conv)] ** 2, np.ones(800) / 800, "valid"))[::160]  # noqa: E731
     assert np.corrcoef(env(muxed), env(conv))[0, 1] > 0.9
+
+
+def test_converted_voice_lipsynced_onto_the_target(tmp_path):
+    """Issue 14's chain on the command line: source speech → the voice converted to the target's →
+    the target's face lip-synced to the converted voice → an MP4 whose soundtrack is that voice."""
+    proj = tmp_path / "Say.avproj"
+    cli("new", tmp_path / "Say", "--target", media("face/forensics_movie-hello.mp4"),
+        "--source-voice", media("speech/asterisk_g722_allison_en_female/confbridge-mute-extended.flac"),
+        "--target-voice", media("speech/asterisk_g722_carlo_it_male/demo-nogo.flac"))
+    for clip in ("source_voice", "target_voice"):
+        cli("voice", "analyze", proj, "--clip", clip, "--method", "dio", "-q")
+    cli("voice", "train", proj, "--steps", 40, "--model", "v", "--device", "cpu", "-q")  # after 4 it is noise
+    wav = cli("voice", "convert", proj, "--model", "v", "-q").strip().split(": ", 1)[1]
+    cli("lipsync", "analyze", proj, "--clip", "target", "-q")
+    out = cli("lipsync", "phonemes", proj, "--clip", "converted", "-q")
+    assert "Speech of the converted voice: 11.2 s" in out and "no speech" not in out.lower(), out
+    assert int(out.split(" viseme blocks")[0].rsplit(" ", 1)[1]) > 10, out
+    out = cli("lipsync", "predict", proj, "--audio", "converted")
+    assert out.startswith("Drove 335 frames") and "pingpong" in out, out   # 11.15 s at 30 fps over an 8.3 s target
+    video = tmp_path / "said.mp4"
+    cli("lipsync", "render", proj, "-o", video, "--preset", "ultrafast", "--height", 360, "-q")
+    info = probe(video)
+    assert info.video.frame_count == 335 and [a.codec for a in info.audio] == ["aac"]
+    assert abs(info.audio[0].duration - info.video.duration) < 0.15
+    muxed = load_audio(video, 16000).samples
+    conv = load_audio(wav, 16000).samples[:len(muxed)]
+    env = lambda x: np.sqrt(np.convolve(x[:len(conv)] ** 2, np.ones(800) / 800, "valid"))[::160]  # noqa: E731
+    assert np.corrcoef(env(muxed), env(conv))[0, 1] > 0.9

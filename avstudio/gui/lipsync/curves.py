@@ -2,7 +2,10 @@
 opening, width and rounding (drawn with the pen, a line or the smoothing brush, as the Pitch panel
 edits F0: a drawn curve moves the lips, one undo step per stroke), and, read from the target frames
 under each output frame, the eyes' openness, the head pose and the frame schedule. Dragging with the
-Select tool chooses the frames the Lip Sync menu's range commands act on."""
+Select tool chooses the frames the Lip Sync menu's range commands act on. When speech drives the face,
+the bottom row shows its viseme blocks: drag a boundary to move it, click a block to choose it for
+the Lip Sync menu's viseme commands (split, merge, delete, relabel); each is one undo step that
+re-drives the frames it changes."""
 
 from __future__ import annotations
 
@@ -21,7 +24,9 @@ from avstudio.core.errors import UserError
 # (row label, what it shows, its value range); the top row first.
 ROWS = (("opening", "mouth_open", (0.0, 0.35)), ("width", "mouth_width", (0.3, 0.8)),
         ("rounding", "lip_round", (0.15, 0.9)), ("eyes", "eyes", (0.0, 0.4)), ("head", "head", (-30.0, 30.0)),
-        ("schedule", "schedule", (0.0, 1.0)))
+        ("schedule", "schedule", (0.0, 1.0)), ("visemes", "visemes", (0.0, 1.0)))
+VISEME_ROW = len(ROWS) - 1
+EDGE_PX = 6     # a press this close to a viseme boundary drags it
 TOOLS = {"select": "Select frames for the Lip Sync menu's range commands",
          "pen": "Draw a mouth curve: the lips follow", "line": "Drag a straight line of a mouth curve",
          "smooth": "Brush over a mouth curve to smooth it"}
@@ -45,6 +50,12 @@ class _Box(pg.ViewBox):
         super().__init__(enableMenu=False)
         self.panel = panel
         self.setMouseEnabled(x=True, y=False)
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.LeftButton and self.panel.click(self.mapSceneToView(ev.scenePos())):
+            ev.accept()
+            return
+        super().mouseClickEvent(ev)
 
     def mouseDragEvent(self, ev, axis=None):
         if ev.button() != Qt.LeftButton or axis is not None:
@@ -93,6 +104,8 @@ class FaceCurves(QWidget):
                                        ("yaw", (120, 255, 160)), ("pitch", (255, 230, 120)),
                                        ("roll", (160, 160, 255)), ("schedule", (200, 200, 200)))}
         self.preview = self.plot.plot(pen=pg.mkPen("w", width=1, style=Qt.DashLine))
+        self.blocks = VisemeBlocks(self.plot)
+        self.chosen_block: int | None = None
         self.region = pg.LinearRegionItem(brush=(76, 158, 235, 60))
         self.region.hide()
         self.plot.addItem(self.region)
@@ -102,7 +115,8 @@ class FaceCurves(QWidget):
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(bar)
         lay.addWidget(self.plot, 1)
-        ctx.events.trackChanged.connect(lambda _t, clip, _l: clip in (roles.DRIVEN, roles.TARGET) and self.refresh())
+        ctx.events.trackChanged.connect(lambda _t, clip, layer: (clip in (roles.DRIVEN, roles.TARGET)
+                                                                 or layer == layers.VISEMES) and self.refresh())
         ctx.projectChanged.connect(self.refresh)
         ctx.player.frameChanged.connect(self._follow)
         self.refresh()
@@ -138,7 +152,18 @@ class FaceCurves(QWidget):
             for name in ("yaw", "pitch", "roll"):
                 self.curves[name].setData(t, row_y(4, np.clip(target.curve(name)[under], -30, 30), *ROWS[4][2]))
             self.curves["schedule"].setData(t, row_y(5, sched / max(1, target.length - 1), 0, 1))
+        self.blocks.show(self.viseme_row(), self.chosen_block)
         self.status.setText(f"{len(values)} output frames at {fps:.2f} fps · the lips follow what you draw")
+
+    def speech_clip(self) -> str | None:
+        """The clip whose speech drives the face, if speech drives it."""
+        p = self.ctx.project
+        face = p.find_track(roles.DRIVEN, layers.DRIVEN) if p is not None else None
+        return face.meta.get("speech") if face is not None and face.meta.get("driver") == "speech" else None
+
+    def viseme_row(self):
+        clip = self.speech_clip()
+        return self.ctx.project.find_track(clip, layers.VISEMES) if clip else None
 
     def _follow(self, _frame) -> None:
         tb = self.ctx.player.timebase
@@ -172,6 +197,12 @@ class FaceCurves(QWidget):
             return
         row = self._row(pos.y())
         name = ROWS[row][1]
+        if row == VISEME_ROW:
+            edge = self._edge_at(pos.x())
+            self._stroke = None if edge is None else {"row": row, "name": name, "edge": edge}
+            if edge is None:
+                self.status.setText("Drag a boundary between viseme blocks to move it; click a block to choose it.")
+            return
         if self.tool != "select" and name not in EDITABLE:
             self.status.setText("Only the mouth's opening, width and rounding are drawn: the rest is the target's own.")
             self._stroke = None
@@ -202,6 +233,9 @@ class FaceCurves(QWidget):
         s, fps = self._stroke, self.fps()
         if s is None or fps is None:
             return
+        if "edge" in s:
+            self.preview.setData([pos.x(), pos.x()], [0.0, 1.0])
+            return
         point = (pos.x() * fps, value_at(s["row"], pos.y()))
         if self.tool == "select":
             self.region.setRegion(sorted((s["x0"], pos.x())))
@@ -230,6 +264,12 @@ class FaceCurves(QWidget):
 
     def stroke_end(self, pos) -> None:
         s, fps = self._stroke, self.fps()
+        if s is not None and "edge" in s:
+            self.preview.setData([], [])
+            self._stroke = None
+            i, edge = s["edge"]
+            self.edit_visemes("move", i, edge, float(pos.x()))
+            return
         if s is not None and fps is not None and self.tool == "line":
             self.preview.setData([], [])
             (fa, va), fb = s["last"], pos.x() * fps
@@ -239,3 +279,86 @@ class FaceCurves(QWidget):
             w = np.clip((frames - fa) / (fb - fa), 0, 1) if fb != fa else np.zeros(len(frames))
             self._push(frames, (1 - w) * va + w * vb)
         self._stroke = None
+
+    # ---- the viseme row ---------------------------------------------------------------------------
+    def _edge_at(self, t: float) -> tuple[int, str] | None:
+        """(block, "start"|"end") of the viseme boundary within EDGE_PX of time ``t``, or None."""
+        row = self.viseme_row()
+        if row is None or not row.length:
+            return None
+        tol = EDGE_PX * self.box.viewPixelSize()[0]
+        starts, ends = row.arrays["start"], row.arrays["end"]
+        ds, de = np.abs(starts - t), np.abs(ends - t)
+        i, j = int(np.argmin(ds)), int(np.argmin(de))
+        if min(ds[i], de[j]) > tol:
+            return None
+        return (j, "end") if de[j] <= ds[i] else (i, "start")
+
+    def click(self, pos) -> bool:
+        """A click on the viseme row chooses the block under it (True: the click was the row's)."""
+        if self._row(pos.y()) != VISEME_ROW or self.viseme_row() is None:
+            return False
+        from avstudio.editing.segments import block_at
+
+        self.chosen_block = block_at(self.viseme_row(), float(pos.x()))
+        self.blocks.show(self.viseme_row(), self.chosen_block)
+        if self.chosen_block is not None:
+            a, b, n = self.viseme_row().spans()[self.chosen_block]
+            self.status.setText(f"Viseme '{n}' {a:.2f}–{b:.2f} s: split, merge, delete or relabel it from the Lip "
+                                "Sync menu.")
+        return True
+
+    def edit_visemes(self, op: str, *args) -> bool:
+        """One edit of the viseme row (workflows.lipsync.visemes.edit_row) onto the undo stack."""
+        from avstudio.workflows.lipsync.visemes import edit_row
+
+        clip = self.speech_clip()
+        if clip is None:
+            self.status.setText("Drive the target's face from speech first (Lip Sync menu).")
+            return False
+        try:
+            edit = edit_row(self.ctx.project, clip, op, *args)
+        except UserError as exc:
+            self.status.setText(exc.message)
+            return False
+        self.ctx.push(edit)
+        if op in ("delete", "merge"):
+            self.chosen_block = None
+        return True
+
+
+class VisemeBlocks:
+    """The viseme row's drawing: one outline per block, its label, the chosen block filled."""
+
+    def __init__(self, plot):
+        self.plot = plot
+        self.outline = plot.plot(pen=pg.mkPen((120, 200, 255), width=1), connect="finite")
+        self.fill = pg.LinearRegionItem(brush=(120, 200, 255, 70), movable=False)
+        self.fill.hide()
+        plot.addItem(self.fill)
+        self.labels: list = []
+
+    def show(self, row, chosen: int | None = None) -> None:
+        for item in self.labels:
+            self.plot.removeItem(item)
+        self.labels = []
+        if row is None or not row.length:
+            self.outline.setData([], [])
+            self.fill.hide()
+            return
+        a, b = row.arrays["start"], row.arrays["end"]
+        nan = np.full(len(a), np.nan)
+        xs = np.stack([a, a, b, b, a, nan], 1).ravel()
+        ys = np.tile([0.1, 0.9, 0.9, 0.1, 0.1, np.nan], len(a))
+        self.outline.setData(xs, ys)
+        names = row.labels
+        for s, k in zip(a[:2000], row.arrays["label"][:2000]):
+            text = pg.TextItem(names[int(k)], color=(200, 230, 255), anchor=(0, 0.5))
+            text.setPos(float(s), 0.5)
+            self.plot.addItem(text)
+            self.labels.append(text)
+        if chosen is not None and 0 <= chosen < len(a):
+            self.fill.setRegion((float(a[chosen]), float(b[chosen])))
+            self.fill.show()
+        else:
+            self.fill.hide()

@@ -133,7 +133,8 @@ class RenderedFrames(QObject):
             return  # the render reads the target's face analysis from disk: it must be saved
         face = p.require_track(roles.DRIVEN, layers.DRIVEN)
         sched = p.require_track(roles.DRIVEN, layers.SCHEDULE)
-        driven = (face.points.copy(), face.flags.copy(), sched.arrays["values"].copy())
+        driven = (face.points.copy(), face.flags.copy(), sched.arrays["values"].copy(), dict(face.meta),
+                  dict(sched.meta))
         self._render_job = self.ctx.start(generate_frames(p, self.renderer, driven), on_end=self._rendered)
 
     def progressed(self, handle, _progress) -> None:

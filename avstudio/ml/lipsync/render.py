@@ -13,6 +13,7 @@ frame as filmed.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -90,7 +91,7 @@ def make_frames(target_path, painter: Painter, faces, under, wanted, ok, frontal
     from avstudio.media.video import VideoSource
 
     def write(img: np.ndarray, key: str) -> None:
-        tmp = folder / f".tmp-{key}.png"
+        tmp = folder / f".tmp-{key}-{threading.get_ident()}.png"
         cv2.imwrite(str(tmp), np.ascontiguousarray(img[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])
         tmp.replace(lcache.frame_path(folder, key))
 
@@ -163,7 +164,12 @@ def render(project_path: str, renderer: str = lcache.RETRIEVAL, out: str | None 
     folder = lcache.renderer_folder(project_path, painter.key)
     folder.mkdir(parents=True, exist_ok=True)
     keys = lcache.frame_keys(painter.key, under, faces.boxes, wanted, ok)
-    todo = [i for i, k in enumerate(keys) if not lcache.frame_path(folder, k).is_file()]
+    # one render per distinct key: output frames that show the same target frame with the same mouth
+    # (a held or ping-ponged silence) share one cached picture
+    first = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    todo = [i for k, i in first.items() if not lcache.frame_path(folder, k).is_file()]
     from avstudio.analysis.face.analyse import clip_face
     from avstudio.core import layers
     target = clip_face(project, roles.TARGET)
@@ -183,15 +189,25 @@ LAYOUTS = ("generated", "side_by_side")
 
 
 def _use_driven(project, driven: tuple) -> None:
+    """Put the editor's driven face (points, flags, schedule, face meta, schedule meta) into the project
+    read from disk in place of the saved one, which may be older, shorter or absent."""
     from avstudio.core import layers, roles
+    from avstudio.core.tracks import CurveTrack, LandmarkTrack
 
-    points, flags, schedule = driven
-    face = project.require_track(roles.DRIVEN, layers.DRIVEN)
-    sched = project.require_track(roles.DRIVEN, layers.SCHEDULE)
-    if points.shape != face.points.shape or schedule.shape != sched.arrays["values"].shape:
-        raise UserError("The driven face changed length: drive the target's face again.")
-    face.arrays["points"], face.arrays["flags"] = points, flags
-    sched.arrays["values"] = schedule
+    points, flags, schedule, face_meta, sched_meta = driven
+    try:
+        face = LandmarkTrack({"points": points, "flags": flags}, dict(face_meta), name="driven face")
+        sched = CurveTrack({"values": schedule, "flags": np.zeros(schedule.shape, np.uint8)}, dict(sched_meta),
+                           name="frame schedule")
+    except ValueError as exc:
+        raise UserError(f"The driven face cannot be rendered ({exc}): drive the target's face again.") from None
+    if len(schedule) != len(points):
+        raise UserError("The driven face and its schedule differ in length: drive the target's face again.")
+    for new, layer in ((face, layers.DRIVEN), (sched, layers.SCHEDULE)):
+        old = project.find_track(roles.DRIVEN, layer)
+        if old is not None:
+            new.id = old.id
+        project.replace_track(new)
 
 
 def export(project, folder: Path, keys: list[str], out: str, audio: str | None, height: int | None, crf: int,
@@ -214,8 +230,10 @@ def export(project, folder: Path, keys: list[str], out: str, audio: str | None, 
     h = int(height or first.shape[0]) // 2 * 2
     w = int(round(first.shape[1] * h / first.shape[0])) // 2 * 2
 
+    shown = _driver_video(face.meta) if layout == "side_by_side" else None
+
     def frames():
-        driver = _driver_frames(project, face.meta.get("driver"), h) if layout == "side_by_side" else None
+        driver = _driver_frames(project, shown, h) if shown is not None else None
         for k in keys:
             img = cv2.imread(str(lcache.frame_path(folder, k)))
             if img is None:
@@ -224,6 +242,18 @@ def export(project, folder: Path, keys: list[str], out: str, audio: str | None, 
             yield img if driver is None else np.concatenate([next(driver), img], 1)
     track_audio = load_audio(audio, 48000, mono=False) if audio else None
     yield from export_video(out, frames(), len(keys), ExportSettings(fps=fps, crf=crf, preset=preset), track_audio)
+
+
+def _driver_video(meta: dict) -> str:
+    """The video shown beside the render: the driver clip, or the clip whose speech drives it."""
+    from avstudio.core import roles
+    from avstudio.retarget.face import driver_clip
+
+    clip = driver_clip(meta)
+    if clip not in roles.VIDEO_ROLES:
+        raise UserError(f"The face is driven by the {roles.label(clip)}, which has no picture to show beside it: "
+                        "export the generated frames alone.")
+    return clip
 
 
 def _driver_frames(project, driver: str | None, height: int):

@@ -53,16 +53,30 @@ def drive_edit(project: Project, driver: str = roles.SOURCE, mode: str | None = 
     else:
         scale = motion_scale(src.fit.mouth_range, target.fit.mouth_range)
         points, flags = drive(src.frontal, usable, src.fit.neutral_array, target.fit.neutral_array, scale, strength)
-    fps_out, fps_t = driver_fps(project, driver), driver_fps(project, roles.TARGET)
-    n_t = len(target.poses)
-    mode = mode or ("aligned" if driver == roles.TARGET else default_mode(len(points), float(fps_out), n_t, float(fps_t)))
+    fps_out = driver_fps(project, driver)
+    mode = mode or ("aligned" if driver == roles.TARGET else None)
+    edit, info = driven_edit(project, points, flags, fps_out, mode,
+                             {"driver": driver, "scale": list(scale), "strength": float(strength)},
+                             "Drive the target's face from the source" if driver == roles.SOURCE
+                             else "Drive the target's face by hand")
+    return edit, {**info, "scale": scale, "without_face": int((~usable).sum())}
+
+
+def driven_edit(project: Project, points: np.ndarray, flags: np.ndarray, fps_out: Fraction, mode: str | None,
+                meta: dict, text: str):
+    """The edit that makes (points, flags) the driven face, on output frames at ``fps_out``, with a
+    frame schedule (``mode``; None: aligned when the target lasts long enough, else ping-pong). Re-driving
+    from the same driver keeps the points the user placed (EDITED). One undo step; (edit, info)."""
+    target = project.require_track(roles.TARGET, layers.HEAD_POSE)
+    fps_t, n_t = driver_fps(project, roles.TARGET), target.length
+    mode = mode or default_mode(len(points), float(fps_out), n_t, float(fps_t))
     frames = schedule(len(points), float(fps_out), n_t, float(fps_t), mode)
     old = project.find_track(roles.DRIVEN, layers.DRIVEN)
-    if old is not None and old.length == len(points) and old.meta.get("driver") == driver:
+    same = ("driver", "speech")
+    if old is not None and old.length == len(points) and all(old.meta.get(k) == meta.get(k) for k in same):
         keep = old.flags == Flag.EDITED  # re-driving keeps what the user placed
         points[keep], flags[keep] = old.points[keep], old.flags[keep]
-    meta = {"clip": roles.DRIVEN, "driver": driver, "fps": [fps_out.numerator, fps_out.denominator],
-            "scale": list(scale), "strength": float(strength)}
+    meta = {"clip": roles.DRIVEN, **meta, "fps": [fps_out.numerator, fps_out.denominator]}
     face = LandmarkTrack({"points": points, "flags": flags}, {**meta, "skeleton": "face68", "layer": layers.DRIVEN,
                                                               "space": "frontal"}, name="driven face")
     sched = CurveTrack.empty(len(points), ["target_frame"], "frame schedule", **meta, layer=layers.SCHEDULE, mode=mode)
@@ -72,11 +86,9 @@ def drive_edit(project: Project, driver: str = roles.SOURCE, mode: str | None = 
         prior = project.find_track(roles.DRIVEN, new.meta["layer"])
         if prior is not None:
             new.id = prior.id
-    text = "Drive the target's face from the source" if driver == roles.SOURCE else "Drive the target's face by hand"
-    return CompoundEdit([ReplaceTrack(face), ReplaceTrack(sched)], text), {"scale": scale, "mode": mode,
-                                                                        "frames": len(points),
-                                                                        "without_face": int((~usable).sum()),
-                                                                        "first": int(frames[0]), "last": int(frames[-1])}
+    return CompoundEdit([ReplaceTrack(face), ReplaceTrack(sched)], text), {
+        "mode": mode, "frames": len(points), "first": int(frames[0]) if len(frames) else 0,
+        "last": int(frames[-1]) if len(frames) else 0}
 
 
 def drive_job(project: Project, driver: str, mode: str | None, strength: float):

@@ -51,7 +51,11 @@ def render_video_job(project_path: str, renderer: str, out: str | None = None, a
     wav, silent = None, None
     if out is not None:
         project = load_project(project_path)
-        driver = project.require_track(roles.DRIVEN, layers.DRIVEN).meta.get("driver", roles.SOURCE)
+        from avstudio.retarget.face import driver_clip
+
+        driver = driver_clip(project.require_track(roles.DRIVEN, layers.DRIVEN).meta)
+        if audio == "clip" and driver not in roles.VIDEO_ROLES:
+            audio = driver   # driven by a voice: its sound is the soundtrack
         wav = yield from soundtrack_file(project, audio, clip=driver)
         if wav is None and audio != "none":
             silent = (f"the {roles.short(driver)} clip has no sound, so the video is silent (choose another "

@@ -2,47 +2,25 @@
 rendered frames), editing one frame's mouth renders that frame again and no other, an export has the
 driver's frames, length and sound."""
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 
-from avstudio.analysis.landmarks.extract import extract_frames
-from avstudio.analysis.landmarks.layouts import face68_of, mouth_opening
+from avstudio.analysis.landmarks.layouts import mouth_opening
 from avstudio.core import layers
 from avstudio.core.progress import run_to_end
 from avstudio.core.store import load_project, save_project
-from avstudio.core.tracks import Flag
 from avstudio.media.probe import probe
-from avstudio.ml.lipsync import cache as lcache
 from avstudio.ml.lipsync.render import render
 from avstudio.workflows.lipsync import drive as dr
-
-
-def _rendered(result, project_path):
-    """The rendered frames in output order, and the faces they were rendered from."""
-    from avstudio.ml.lipsync.render import usable_mask
-    from avstudio.ml.lipsync.target import load_target
-    from avstudio.retarget.face import output_faces
-
-    p = load_project(project_path)
-    faces = run_to_end(load_target(p))
-    under, wanted, _, ok = output_faces(p)
-    keys = lcache.frame_keys(f"{lcache.RETRIEVAL}/{faces.key}", under, faces.boxes, wanted, usable_mask(faces, under, ok))
-    return [cv2.imread(str(lcache.frame_path(Path(result["cache"]), k)))[..., ::-1] for k in keys], wanted
+from tests.ml.lipsync.helpers import redetected_opening, rendered
 
 
 def test_the_target_mouth_follows_the_source_mouth(lipsync_project, artifacts):
     result = run_to_end(render(str(lipsync_project)))
     assert result["rendered"] == result["frames"] == 173 and result["left_as_filmed"] == 0
-    frames, wanted = _rendered(result, lipsync_project)
-    hints = [((w[:, 0].min() + w[:, 0].max()) / 2, (w[:, 1].min() + w[:, 1].max()) / 2,
-              w[:, :2].max(0).max() - w[:, :2].min(0).min()) for w in wanted]
-    pts, fl = extract_frames(frames, "face", hints=hints)
-    p68, f68 = face68_of(pts, fl, "mediapipe478")
-    found = (f68 != Flag.MISSING).all(1)
+    frames, wanted = rendered(result, lipsync_project)
+    gap, found = redetected_opening(frames, wanted)
     assert found.mean() > 0.95
-    gap = np.linalg.norm(p68[:, 66, :2] - p68[:, 62, :2], axis=1) / np.linalg.norm(p68[:, 45, :2] - p68[:, 36, :2], axis=1)
     source = mouth_opening(load_project(lipsync_project).require_track("source", layers.FACE))
     r = np.corrcoef(gap[found], source[found])[0, 1]
     assert r >= 0.6, r
