@@ -5,7 +5,9 @@ five LibriVox sentences of ../shared/media/speech (24.7 s, with their transcript
   calls (a Decoder, the two alignment passes, nothing else);
 * voice activity: ours (model found without importing silero_vad, segments) vs the bare jit model;
 * the whole speech analysis of a clip (features, VAD, alignment, visemes) as a real-time factor;
-* the viseme model (speech → driven face) in times real time, beside the 100× goal.
+* the viseme model (speech → driven face) in times real time, beside the 100× goal;
+* the speech → mouth model: training steps/s beside a plain fp32 loop of the same network and losses,
+  and its prediction in times real time.
 
     .venv/bin/python benchmarks/run.py --only speech
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+OUT = Path(__file__).resolve().parent / "out"
 SP_BEGIN, SP_END = "<!-- speech-benchmarks:begin -->", "<!-- speech-benchmarks:end -->"
 
 
@@ -125,4 +128,58 @@ def speech_main(shared: Path, quick: bool) -> list[tuple]:
     speed = viseme_model_speed(dur, r.visemes or visemes.from_phones(r.phones), 5 if quick else 20)
     rows.append(("Viseme model: speech → driven face (output frames/s; × real time at 25 fps)",
                  "25 (real time; goal 100×)", f"{speed:,.0f}", f"{speed / 25:,.0f}× real time"))
+    plain, ours, fps = mouth_training(OUT, shared, 100 if quick else 300)
+    rows.append(("Speech → mouth model (mouth-cpu) training, cpu (steps/s)", f"{plain:.1f} (plain fp32 loop)",
+                 f"{ours:.1f} (the shared training loop)", f"{ours / plain:.2f}×"))
+    rows.append(("Speech → mouth model prediction (output frames/s; × real time at 25 fps)",
+                 "25 (real time; goal 100×)", f"{fps:,.0f}", f"{fps / 25:,.0f}× real time"))
     return rows
+
+
+def mouth_training(out: Path, shared: Path, steps: int) -> tuple[float, float, float]:
+    """(plain loop steps/s, AV Studio's steps/s, prediction frames/s) of the speech → mouth model on
+    psychopy_testMovie.mp4 (its face and speech analysed first)."""
+    import shutil
+
+    import torch
+
+    from avstudio.core.progress import run_to_end
+    from avstudio.core.store import load_project, save_project
+    from avstudio.ml.lipsync.mouth import MouthNet, batch, losses
+    from avstudio.ml.lipsync.mouth_data import speech_inputs
+    from avstudio.ml.lipsync.mouth_train import MouthModel, train_mouth, training_data
+    from avstudio.ml.lipsync.presets import mouth_config
+    from avstudio.workflows.landmarks import analyse
+    from avstudio.workflows.lipsync.speech import analyse_speech
+    from avstudio.workflows.operation import run_now
+    from avstudio.workflows.project import create_project
+
+    folder = out / "speech_bench.avproj"
+    shutil.rmtree(folder, ignore_errors=True)
+    p = create_project(folder, target=shared / "face" / "psychopy_testMovie.mp4")
+    run_now(p, analyse(p, "target", "face"))
+    run_now(p, analyse_speech(p, "target"))
+    save_project(p)
+    cfg = mouth_config("mouth-cpu", steps=steps)
+    data, basis, _ = training_data(load_project(folder), cfg)
+    torch.manual_seed(0)
+    net = MouthNet(visemes=data.vis.shape[1], hidden=cfg["hidden"], k=cfg["k"], kernel=cfg["kernel"])
+    opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
+    mean, comp = torch.from_numpy(basis.mean), torch.from_numpy(basis.components)
+    t = time.perf_counter()
+    for s in range(steps):
+        mel, vis, coef, us, spk = (torch.from_numpy(a) for a in batch(data, 0, s, cfg["batch"], cfg["length"], 0.3))
+        loss = losses(net(mel, vis), coef, us, spk, mean, comp, cfg)["total"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    plain = steps / (time.perf_counter() - t)
+    t = time.perf_counter()
+    run_to_end(train_mouth(str(folder), steps=steps, model_id="bench", device="cpu"))
+    ours = steps / (time.perf_counter() - t)
+    model = MouthModel.load(str(folder), "bench")
+    inputs = speech_inputs(load_project(folder), "target", 25.0)
+    t = time.perf_counter()
+    for _ in range(5):
+        model.offsets(inputs)
+    return plain, ours, 5 * len(inputs.mel) / (time.perf_counter() - t)

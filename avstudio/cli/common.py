@@ -22,6 +22,8 @@ _HINTS = {
     "train": "avstudio train PROJECT",
     "train_voice": "avstudio voice train PROJECT",
     "train_lipsync": "avstudio lipsync train PROJECT",
+    "train_mouth": "avstudio lipsync train-mouth PROJECT",
+    "train_expert": "avstudio lipsync train-expert PROJECT",
     "lipsync_drive": "avstudio lipsync drive PROJECT",
     "lipsync_speech": "avstudio lipsync phonemes PROJECT --clip CLIP",
 }

@@ -47,22 +47,45 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _require_face_renderer(project: str, model_id: str) -> None:
+def _require_kind(project: str, model_id: str, kind: str, noun: str) -> None:
     from avstudio.core import models
     from avstudio.core.errors import UserError
 
     cfg = models.RunFolder.of(project, model_id).latest_config()
-    if cfg is not None and models.model_kind(cfg) != models.LIPSYNC:
-        raise UserError(f"{model_id} is a {models.model_kind(cfg)} model, not a face renderer: "
-                        "use `avstudio evaluate` for it.")
+    if cfg is not None and models.model_kind(cfg) != kind:
+        raise UserError(f"{model_id} is a {models.model_kind(cfg)} model, not {noun}.")
+
+
+def _model_kind(project: str, model_id: str) -> str | None:
+    from avstudio.core import models
+
+    cfg = models.RunFolder.of(project, model_id).latest_config()
+    return models.model_kind(cfg) if cfg is not None else None
 
 
 def cmd_evaluate(args) -> int:
     from avstudio.workflows.lipsync.models import evaluate_baselines
     from avstudio.workflows.training import evaluate
 
+    if args.model and _model_kind(args.project, args.model) == "expert":
+        run_operation(args.project, evaluate, args.model, device=args.device, against=args.against, quiet=args.quiet)
+        return 0
+    if args.model and _model_kind(args.project, args.model) == "mouth":
+        m = run_operation(args.project, evaluate, args.model, device=args.device, against=args.against,
+                          expert=args.expert, quiet=args.quiet)
+        for name in ("model", "visemes", "mean_mouth", "shifted_plus", "shifted_minus"):
+            s = m[name]
+            sync = f"  loudness lag {s['lag']:+d} r {s['lag_r']:.2f}" if "lag" in s else ""
+            if "expert" in s:
+                sync += f"  expert offset {s['expert']['offset']:+d} confidence {s['expert']['confidence']:.2f}"
+            print(f"  {name:13s} LD mouth {s['ld_mouth']:.4f} face {s['ld_face']:.4f}  LVD mouth {s['lvd_mouth']:.4f} "
+                  f"face {s['lvd_face']:.4f}{sync}")
+        e = m["real"].get("expert")
+        print(f"  real footage  loudness lag {m['real']['lag']:+d} r {m['real']['lag_r']:.2f}"
+              + (f"  expert offset {e['offset']:+d} confidence {e['confidence']:.2f}" if e else ""))
+        return 0
     if args.model:
-        _require_face_renderer(args.project, args.model)
+        _require_kind(args.project, args.model, "lipsync", "a face renderer (use `avstudio evaluate` for it)")
         m = run_operation(args.project, evaluate, args.model, device=args.device, strip=args.strip, quiet=args.quiet)
     else:
         m = run_operation(args.project, evaluate_baselines, device=args.device, strip=args.strip, quiet=args.quiet)
@@ -93,9 +116,22 @@ def cmd_phonemes(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from avstudio.workflows.lipsync.visemes import drive_from_speech
+    if args.model == "visemes":
+        from avstudio.workflows.lipsync.visemes import drive_from_speech
 
-    run_operation(args.project, drive_from_speech, args.audio, mode=args.schedule, quiet=True)
+        run_operation(args.project, drive_from_speech, args.audio, mode=args.schedule, quiet=True)
+    else:
+        from avstudio.workflows.lipsync.mouth import predict
+
+        _require_kind(args.project, args.model, "mouth", "a speech → mouth model")
+        run_operation(args.project, predict, args.audio, args.model, args.schedule, quiet=True)
+    return 0
+
+
+def cmd_train_mouth(args) -> int:
+    from avstudio.workflows.training import train
+
+    run_operation(args.project, train, train_request(args, args.kind, {}), quiet=args.quiet)
     return 0
 
 
@@ -138,7 +174,7 @@ def cmd_viseme(args) -> int:
 
 
 def register(sub) -> None:
-    from avstudio.ml.lipsync.presets import FACE_PRESETS
+    from avstudio.ml.lipsync.presets import EXPERT_PRESETS, FACE_PRESETS, MOUTH_PRESETS
     from avstudio.retarget.face import MODES
 
     ls = sub.add_parser("lipsync", help="talking face: face analysis, driving the target's face, face renderers")
@@ -181,12 +217,23 @@ def register(sub) -> None:
     ev.add_argument("project")
     ev.add_argument("--model", default=None, help="a face-renderer model (default: the baselines only)")
     ev.add_argument("--device", default="auto")
+    ev.add_argument("--against", default=None, choices=["source"],
+                    help="a speech → mouth model or a lip-sync expert: score it on the source clip (the same "
+                         "person, another recording) instead of the target's held-out block")
+    ev.add_argument("--expert", default=None, help="a speech → mouth model: also read its sync with this lip-sync "
+                                                   "expert (`lipsync train-expert`)")
     ev.add_argument("--strip", default=None, metavar="IMAGE",
                     help="also write a picture of held-out faces: as filmed, and by each renderer")
     add_quiet(ev)
     ev.set_defaults(func=cmd_evaluate)
 
     _register_speech(lsub, MODES)
+    tm = lsub.add_parser("train-mouth", help="train a speech → mouth model on the target's own speech and face")
+    add_training_options(tm, list(MOUTH_PRESETS), "mouth-cpu")
+    tm.set_defaults(func=cmd_train_mouth, kind="mouth")
+    te = lsub.add_parser("train-expert", help="train the target's lip-sync expert (sound vs mouth, on its own speech)")
+    add_training_options(te, list(EXPERT_PRESETS), "expert-cpu")
+    te.set_defaults(func=cmd_train_mouth, kind="expert")
 
     r = lsub.add_parser("render", help="render the driven face into the target's frames; write an MP4")
     r.add_argument("project")
@@ -225,8 +272,9 @@ def _register_speech(lsub, modes) -> None:
     pr.add_argument("project")
     pr.add_argument("--audio", default="source_voice", choices=list(SPEECH_CLIPS),
                     help="the speech that drives the face (analyse it with `lipsync phonemes` first)")
-    pr.add_argument("--model", default="visemes", choices=["visemes"],
-                    help="visemes: each viseme's mouth from the target's own frames, no training")
+    pr.add_argument("--model", default="visemes",
+                    help="visemes: each viseme's mouth from the target's own frames, no training; or the name of a "
+                         "speech → mouth model (`lipsync train-mouth`)")
     pr.add_argument("--schedule", default=None, choices=list(modes),
                     help="which target frame lies under each output frame (default: aligned, or pingpong when "
                          "the sound is longer than the target)")

@@ -34,8 +34,10 @@ METRICS = "metrics.json"
 
 MOTION = "motion"
 VOICE = "voice"
-LIPSYNC = "lipsync"
-KINDS = (MOTION, VOICE, LIPSYNC)
+LIPSYNC = "lipsync"   # a face renderer
+MOUTH = "mouth"       # a speech → mouth model (lip sync)
+EXPERT = "expert"     # a person-specific lip-sync expert (lip sync)
+KINDS = (MOTION, VOICE, LIPSYNC, MOUTH, EXPERT)
 _LEGACY_KINDS = {"cyclegan-vc2": VOICE, None: MOTION}
 
 _CHECKPOINT = re.compile(r"ckpt-\d{8}")

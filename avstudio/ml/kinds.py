@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from avstudio.core import models
-from avstudio.ml.lipsync.presets import FACE_PRESETS
+from avstudio.ml.lipsync.presets import EXPERT_PRESETS, FACE_PRESETS, MOUTH_PRESETS
 from avstudio.ml.motion.presets import PRESETS as MOTION_PRESETS
 from avstudio.ml.voice.presets import VC_PRESETS
 
@@ -43,6 +43,14 @@ MODEL_KINDS: dict[str, ModelKind] = {
         "avstudio.ml.lipsync.evaluate:evaluate_face", FACE_PRESETS, "face-128",
         "face-128: 128 px, about 15 minutes on a CPU · face-256: two-scale and temporal discriminators, for a GPU",
         "image"),
+    models.MOUTH: ModelKind(
+        models.MOUTH, "a speech → mouth model", "avstudio.ml.lipsync.mouth_train:train_mouth",
+        "avstudio.ml.lipsync.mouth_eval:evaluate_mouth", MOUTH_PRESETS, "mouth-cpu",
+        "mouth-cpu: a small temporal network on the target's own speech, minutes on a CPU", "image"),
+    models.EXPERT: ModelKind(
+        models.EXPERT, "a lip-sync expert", "avstudio.ml.lipsync.expert_train:train_expert",
+        "avstudio.ml.lipsync.expert_train:evaluate_expert", EXPERT_PRESETS, "expert-cpu",
+        "expert-cpu: sound vs mouth landmarks, minutes on a CPU", "image"),
 }
 
 

@@ -108,6 +108,21 @@ class Steps(Protocol):
         """(tensors, JSON extras) a checkpoint holds beside the config."""
 
 
+def one_net_state(net: torch.nn.Module, opt: torch.optim.Optimizer) -> tuple[dict, dict]:
+    """(tensors, optimizer meta) of a run with one network ("net") and one optimizer ("opt")."""
+    tensors = ck.module_tensors("net", net)
+    t, meta = ck.optimizer_state(opt)
+    tensors.update({f"opt/{k}": v for k, v in t.items()})
+    return tensors, meta
+
+
+def restore_one_net(run: Run, net: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
+    """Put a resumed run's network and optimizer back (written by :func:`one_net_state`)."""
+    ck.load_module("net", net, run.tensors, run.doc["path"])
+    sub = {k[4:]: v for k, v in run.tensors.items() if k.startswith("opt/")}
+    ck.load_optimizer_state(opt, sub, run.doc["optim"])
+
+
 def write_picture_sample(folder: models.RunFolder, done: int, rgb) -> dict:
     """A step's picture sample on disk (for a monitor in another process); returns its log entry."""
     import cv2

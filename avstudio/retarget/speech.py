@@ -120,10 +120,17 @@ def speech_face(spans: list[tuple[float, float, str]], duration: float, fps: flo
                 jaw: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The driven face (n_out, 68, 3 frontal, in the target's units) and its flags: the neutral face
     with the viseme mouth on the driven points; every other point MISSING (the target's own)."""
+    return face_from_offsets(mouth_offsets(spans, duration, fps, n_out, offsets, jaw), neutral)
+
+
+def face_from_offsets(offsets: np.ndarray, neutral: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A driven face (n, 68, 3) and flags from mouth offsets (n, P, 2) of the driven points from the
+    neutral face; the other points MISSING (the target's own)."""
     idx = list(DRIVEN_POINTS)
+    n_out = len(offsets)
     points = np.zeros((n_out, 68, 3), np.float32)
     flags = np.full((n_out, 68), Flag.MISSING, np.uint8)
-    points[:, idx, :2] = neutral[idx, :2] + mouth_offsets(spans, duration, fps, n_out, offsets, jaw)
+    points[:, idx, :2] = neutral[idx, :2] + offsets
     points[:, idx, 2] = 1.0
     flags[:, idx] = Flag.AUTO
     return points, flags

@@ -12,11 +12,14 @@ from avstudio.core.project import Project
 from avstudio.ml.kinds import model_kind
 from avstudio.workflows import motion, voice
 from avstudio.workflows.lipsync import models as lipsync_models
+from avstudio.workflows.lipsync import expert as lipsync_expert
+from avstudio.workflows.lipsync import mouth as lipsync_mouth
 from avstudio.workflows.operation import Operation, Runs, folder_of, needs_saved_project
 
 # What each kind's workflow module says of its models: train_kwargs(project, request), MODEL_NOUN,
 # score_line(metrics), baseline_line(metrics).
-WORKFLOWS = {models.MOTION: motion, models.VOICE: voice, models.LIPSYNC: lipsync_models}
+WORKFLOWS = {models.MOTION: motion, models.VOICE: voice, models.LIPSYNC: lipsync_models, models.MOUTH: lipsync_mouth,
+             models.EXPERT: lipsync_expert}
 
 
 @dataclass

@@ -84,3 +84,17 @@ def test_awkward_sound_is_analysed_with_warnings(tmp_path):
     assert r.returncode == 0
     for word in ("clipped", "8 kHz", "channels"):
         assert word in r.stdout, r.stdout
+
+
+def test_a_speech_to_mouth_model_trains_predicts_and_scores(spoken):
+    avstudio("lipsync", "phonemes", spoken, "--clip", "target", "-q")      # the inset man's own speech
+    r = avstudio("lipsync", "train-mouth", spoken, "--steps", 20, "--model", "m", "--device", "cpu", "-q")
+    assert "Speech → mouth model m: step 20" in r.stdout, r.stdout
+    r = avstudio("lipsync", "predict", spoken, "--audio", "source_voice", "--model", "m")
+    assert r.stdout.startswith("Drove 90 frames") and "with m" in r.stdout, r.stdout
+    assert load_project(spoken).find_track("driven", "driven-face").meta["speech_model"] == "m"
+    r = avstudio("lipsync", "evaluate", spoken, "--model", "m", "-q")
+    for name in ("model", "visemes", "mean_mouth", "shifted_plus", "real footage"):
+        assert name in r.stdout, r.stdout
+    r = avstudio("lipsync", "predict", spoken, "--audio", "source_voice", "--model", "nope", check=False)
+    assert r.returncode == 2 and "no trained model named nope" in r.stderr, r.stderr

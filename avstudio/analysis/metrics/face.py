@@ -64,3 +64,17 @@ def mouth_box(points: np.ndarray, pad: float = 0.4) -> tuple[int, int, int, int]
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     half = side * (0.5 + pad)
     return int(np.floor(cx - half)), int(np.floor(cy - half)), int(np.ceil(cx + half)), int(np.ceil(cy + half))
+
+
+def offset_scores(pred: np.ndarray, real: np.ndarray, ok: np.ndarray, mouth: np.ndarray) -> dict:
+    """LD / LVD of pose-normalized points (n, P, 2, in eye-corner units, so no further scaling) over
+    the frames ``ok`` (velocities: consecutive such frames); ``mouth`` marks which of the P are lips."""
+    if not ok.any():
+        nan = float("nan")
+        return {"ld_mouth": nan, "ld_face": nan, "lvd_mouth": nan, "lvd_face": nan}
+    d = np.linalg.norm(pred - real, axis=-1)
+    pair = ok[1:] & ok[:-1]
+    v = np.linalg.norm(np.diff(pred, axis=0) - np.diff(real, axis=0), axis=-1)[pair]
+    nan = float("nan")
+    return {"ld_mouth": float(d[ok][:, mouth].mean()), "ld_face": float(d[ok].mean()),
+            "lvd_mouth": float(v[:, mouth].mean()) if len(v) else nan, "lvd_face": float(v.mean()) if len(v) else nan}

@@ -25,7 +25,7 @@ def lag_correlation(loudness: np.ndarray, opening: np.ndarray, max_lag: int = MA
     for lag in range(-max_lag, max_lag + 1):
         x, y = (a[:n - lag], b[lag:]) if lag >= 0 else (a[-lag:], b[:n + lag])
         ok = np.isfinite(x) & np.isfinite(y)
-        if ok.sum() < 8:
+        if ok.sum() < 8 or np.std(x[ok]) < 1e-12 or np.std(y[ok]) < 1e-12:
             continue
         r = float(np.corrcoef(x[ok], y[ok])[0, 1])
         if np.isfinite(r) and r > best[1]:
@@ -38,7 +38,9 @@ def correlation(loudness: np.ndarray, opening: np.ndarray) -> float:
     a, b = np.asarray(loudness, np.float64), np.asarray(opening, np.float64)
     n = min(len(a), len(b))
     ok = np.isfinite(a[:n]) & np.isfinite(b[:n])
-    return float(np.corrcoef(a[:n][ok], b[:n][ok])[0, 1]) if ok.sum() >= 8 else float("nan")
+    if ok.sum() < 8 or np.std(a[:n][ok]) < 1e-12 or np.std(b[:n][ok]) < 1e-12:
+        return float("nan")
+    return float(np.corrcoef(a[:n][ok], b[:n][ok])[0, 1])
 
 
 def closed_below(opening_of_person: np.ndarray) -> float:

@@ -31,13 +31,21 @@ def speech_choices(project) -> list[tuple[str, str]]:
 class SpeechDialog(QDialog):
     """Which sound drives the face, and what is said in it."""
 
-    def __init__(self, choices, parent=None):
+    def __init__(self, choices, mouth_models=(), parent=None):
         super().__init__(parent)
         self.setWindowTitle("Drive the Target's Face from Speech")
         self.audio = QComboBox()
         self.audio.setObjectName("speech_audio")
         for clip, label in choices:
             self.audio.addItem(label, clip)
+        self.model = QComboBox()
+        self.model.setObjectName("speech_model")
+        self.model.addItem("Viseme model (no training)", "visemes")
+        for m in mouth_models:
+            self.model.addItem(f"Learned: {m}", m)
+        self.model.setToolTip("Where the mouth shapes come from: the target's own frames chosen per viseme, or a "
+                              "speech → mouth model trained on the target's own speech (Lip Sync ▸ Train Speech → "
+                              "Mouth Model…)")
         self.transcript = QPlainTextEdit()
         self.transcript.setObjectName("speech_transcript")
         self.transcript.setPlaceholderText("What is said (English), to align the phones exactly. Leave it empty to "
@@ -46,6 +54,7 @@ class SpeechDialog(QDialog):
         load.clicked.connect(self._import)
         form = QFormLayout()
         form.addRow("Driving sound", self.audio)
+        form.addRow("Mouth from", self.model)
         form.addRow("Transcript", self.transcript)
         form.addRow("", load)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
@@ -71,9 +80,9 @@ class SpeechDialog(QDialog):
         except UserError as exc:
             self.transcript.setPlaceholderText(exc.message)
 
-    def choice(self) -> tuple[str, str | None]:
+    def choice(self) -> tuple[str, str | None, str]:
         text = self.transcript.toPlainText().strip()
-        return self.audio.currentData(), (text or None)
+        return self.audio.currentData(), (text or None), self.model.currentData()
 
 
 class SpeechPanel(QObject):
@@ -107,20 +116,28 @@ class SpeechPanel(QObject):
             self.ctx.error("No speech to drive from", "Add a voice recording (File ▸ Set Source Voice…) or a clip "
                            "with sound first.")
             return
-        dialog = SpeechDialog(choices, self.ctx.window)
+        from avstudio.core import models
+
+        dialog = SpeechDialog(choices, models.model_ids(p.folder, models.MOUTH) if p.folder else [], self.ctx.window)
         if dialog.exec() == QDialog.Accepted:
             self.drive(*dialog.choice())
 
-    def drive(self, clip: str, transcript: str | None = None):
-        """Analyse ``clip``'s speech, then drive the target's face from it (two jobs, two undo steps)."""
+    def drive(self, clip: str, transcript: str | None = None, model: str = "visemes"):
+        """Analyse ``clip``'s speech, then drive the target's face from it with the viseme model or a
+        speech → mouth model (two jobs, two undo steps)."""
         from avstudio.workflows.lipsync.speech import analyse_speech
 
-        return self.ctx.run(analyse_speech, clip, transcript, on_done=lambda _r: self._analysed(clip))
+        return self.ctx.run(analyse_speech, clip, transcript, on_done=lambda _r: self._analysed(clip, model))
 
-    def _analysed(self, clip: str) -> None:
-        from avstudio.workflows.lipsync.visemes import drive_from_speech
+    def _analysed(self, clip: str, model: str) -> None:
+        if model == "visemes":
+            from avstudio.workflows.lipsync.visemes import drive_from_speech
 
-        self.ctx.run(drive_from_speech, clip, on_done=lambda _r: self._driven())
+            self.ctx.run(drive_from_speech, clip, on_done=lambda _r: self._driven())
+        else:
+            from avstudio.workflows.lipsync.mouth import predict
+
+            self.ctx.run(predict, clip, model, on_done=lambda _r: self._driven())
 
     def _driven(self) -> None:
         self.lipsync._driven()

@@ -33,7 +33,13 @@ class TrainingController(QObject):
                             "voice to the target voice"), lambda: self.train_dialog(models.VOICE)),
                 (ActionSpec("train_lipsync", "Lip Sync", "model", "Train Face Renderer…", "Train a renderer of the "
                             "target's face on its own frames (analyse the target's face first)"),
-                 lambda: self.train_dialog(models.LIPSYNC))]
+                 lambda: self.train_dialog(models.LIPSYNC)),
+                (ActionSpec("train_mouth", "Lip Sync", "model", "Train Speech → Mouth Model…", "Learn how the "
+                            "target's mouth moves with its own speech (analyse its face and speech first)"),
+                 lambda: self.train_dialog(models.MOUTH)),
+                (ActionSpec("train_expert", "Lip Sync", "model", "Train Lip-Sync Expert…", "Learn which sound goes "
+                            "with which mouth for the target (its own speech): it reads the offset of any lip sync"),
+                 lambda: self.train_dialog(models.EXPERT))]
 
     def model_ids(self, kind: str) -> list[str]:
         p = self.ctx.project

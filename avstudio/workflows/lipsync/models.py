@@ -34,7 +34,7 @@ def baseline_line(m: dict) -> str:
 
 
 def train_kwargs(project: Project, request) -> dict:
-    """Arguments of ml.lipsync.train.train_face."""
+    """Arguments of every lip-sync training job (the face renderer, the speech → mouth model, the expert)."""
     return dict(project_path=folder_of(project), preset=request.preset, steps=request.steps,
                 model_id=request.model_id, resume=request.resume, device=request.device, seed=request.seed)
 

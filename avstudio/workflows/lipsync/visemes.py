@@ -24,6 +24,8 @@ from avstudio.workflows.lipsync.drive import driven_edit, driver_fps
 from avstudio.workflows.lipsync.speech import DRIVER, VISEME_FRAMES, speech_file
 from avstudio.workflows.operation import Operation
 
+VISEMES = "visemes"   # the viseme model (no training); otherwise a speech → mouth model's name
+
 
 def viseme_row(project: Project, clip: str) -> SegmentTrack:
     speech_file(project, clip)   # a clear message for a clip without a voice
@@ -74,8 +76,25 @@ def speech_drive_edit(project: Project, clip: str, mode: str | None = None):
     row = viseme_row(project, clip)
     fps = driver_fps(project, roles.TARGET)
     points, flags = _face_of(project, row, fps)
-    edit, info = driven_edit(project, points, flags, fps, mode, {"driver": DRIVER, "speech": clip},
-                             f"Drive the target's face from the {roles.label(clip)}'s speech")
+    return _speech_edit(project, clip, row, points, flags, VISEMES, mode)
+
+
+def offsets_edit(project: Project, clip: str, offsets: np.ndarray, model: str, mode: str | None = None):
+    """The edit that drives the target's face with mouth ``offsets`` (n, P, 2) from its neutral face,
+    made of ``clip``'s speech by a learned model."""
+    from avstudio.retarget.speech import face_from_offsets
+
+    target = clip_face(project, roles.TARGET)
+    points, flags = face_from_offsets(np.asarray(offsets, np.float64), target.fit.neutral_array)
+    return _speech_edit(project, clip, viseme_row(project, clip), points, flags, model, mode)
+
+
+def _speech_edit(project, clip, row, points, flags, model: str, mode):
+    fps = driver_fps(project, roles.TARGET)
+    how = "" if model == VISEMES else f" ({model})"
+    edit, info = driven_edit(project, points, flags, fps, mode, {"driver": DRIVER, "speech": clip,
+                                                                 "speech_model": model},
+                             f"Drive the target's face from the {roles.label(clip)}'s speech{how}")
     return edit, {**info, "clip": clip, "blocks": row.length, "seconds": float(row.meta.get("duration", 0.0))}
 
 
@@ -101,8 +120,9 @@ def _redrive(project: Project, clip: str, row: SegmentTrack, frames: dict | None
     """ArrayEdits moving the driven points of the output frames whose viseme mouth changes (the
     user's anchors stay), when the driven face is driven by ``clip``'s speech; else []."""
     face = project.find_track(roles.DRIVEN, layers.DRIVEN)
-    if face is None or face.meta.get("driver") != DRIVER or face.meta.get("speech") != clip:
-        return []
+    if face is None or face.meta.get("driver") != DRIVER or face.meta.get("speech") != clip \
+            or face.meta.get("speech_model", VISEMES) != VISEMES:
+        return []   # a learned model reads the visemes when it predicts: predict again to use the edit
     points, _ = _face_of(project, row, Fraction(*face.meta["fps"]), frames)
     n = min(len(points), face.length)
     idx = list(DRIVEN_POINTS)
