@@ -148,7 +148,7 @@ def cmd_viseme(args) -> int:
     if args.action == "list":
         for i, (a, b, n) in enumerate(row.spans()):
             mark = " *" if row.arrays["flags"][i] == 1 else ""
-            print(f"{i:4d}  {a:.3f}–{b:.3f} s  {n}{mark}")
+            print(f"{i + 1:4d}  {a:.3f}–{b:.3f} s  {n}{mark}")
         return 0
     need = {"move": 3, "relabel": 2, "split": 2, "merge": 1, "delete": 1, "frame": 2}[args.action]
     if len(args.values) != need:
@@ -157,14 +157,18 @@ def cmd_viseme(args) -> int:
     try:
         if args.action == "frame":
             edit = vis.pick_frame(project, args.clip, v[0], int(v[1]) - 1)
-        elif args.action == "move":
-            edit = vis.edit_row(project, args.clip, "move", int(v[0]), v[1], float(v[2]))
-        elif args.action in ("relabel",):
-            edit = vis.edit_row(project, args.clip, "relabel", int(v[0]), v[1])
-        elif args.action == "split":
-            edit = vis.edit_row(project, args.clip, "split", int(v[0]), float(v[1]))
         else:
-            edit = vis.edit_row(project, args.clip, args.action, int(v[0]))
+            i = int(v[0]) - 1   # blocks are numbered from 1, as `list` shows them
+            if args.action == "move":
+                if v[1] not in ("start", "end"):
+                    raise UserError("`viseme move` takes the block's number, start or end, and the new time in seconds.")
+                edit = vis.edit_row(project, args.clip, "move", i, v[1], float(v[2]))
+            elif args.action == "relabel":
+                edit = vis.edit_row(project, args.clip, "relabel", i, v[1])
+            elif args.action == "split":
+                edit = vis.edit_row(project, args.clip, "split", i, float(v[1]))
+            else:
+                edit = vis.edit_row(project, args.clip, args.action, i)
     except ValueError as exc:
         raise UserError(f"`viseme {args.action}`: {exc}.") from None
     History(project).push(edit)
@@ -282,9 +286,9 @@ def _register_speech(lsub, modes) -> None:
 
     v = lsub.add_parser("viseme", help="list or edit a clip's viseme row (the driven face follows)",
                         description="Actions: list | move I start|end SECONDS | relabel I LABEL | split I SECONDS | "
-                                    "merge I (with the next block) | delete I | frame VISEME TARGET_FRAME (take "
-                                    "that viseme's mouth from another target frame). I is the block's number in "
-                                    "`list`.")
+                                    "merge I (with the next block) | delete I (its time becomes silence) | frame VISEME "
+                                    "TARGET_FRAME (take that viseme's mouth from another target frame). I is the "
+                                    "block's number in `list` (from 1).")
     v.add_argument("project")
     v.add_argument("action", choices=["list", "move", "relabel", "split", "merge", "delete", "frame"])
     v.add_argument("values", nargs="*")

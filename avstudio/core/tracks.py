@@ -280,13 +280,20 @@ class SegmentTrack(Track):
     def validate(self) -> None:
         super().validate()
         labels = self.meta.get("labels")
-        if not isinstance(labels, list) or not all(isinstance(n, str) for n in labels) or len(labels) > 4096:
+        if not isinstance(labels, list) or not all(isinstance(n, str) for n in labels):
             raise ValueError("a segments track needs meta['labels']: a list of label names")
+        if len(labels) > 4096 or len(set(labels)) != len(labels):
+            raise ValueError("meta['labels'] must name at most 4096 distinct labels")
+        duration = self.meta.get("duration", 0.0)
+        if not isinstance(duration, (int, float)) or not 0 <= duration <= 86400 * 7:
+            raise ValueError("meta['duration'] must be a number of seconds (0 to a week)")
         a, b, k = self.arrays["start"], self.arrays["end"], self.arrays["label"]
         if len(k) and (k.min() < 0 or k.max() >= len(labels)):
             raise ValueError("label holds values that name no label")
         if (a < 0).any() or (b < a).any():
             raise ValueError("a segment ends before it starts, or starts before 0 s")
+        if duration and len(b) and b.max() > duration + 0.05:
+            raise ValueError("a segment ends after the sound does")
         if len(a) > 1 and (a[1:] < b[:-1] - self.OVERLAP).any():
             raise ValueError("segments overlap or are not in time order")
         flags = self.arrays["flags"]

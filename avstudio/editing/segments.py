@@ -89,6 +89,8 @@ def move_edge(track: SegmentTrack, i: int, edge: str, t: float, drag: Hashable |
     joined_prev = i > 0 and abs(e[i - 1] - s[i]) < 1e-6
     if edge == "end":
         hi = (e[i + 1] if joined_next else s[i + 1]) - MIN_SPAN_S if i + 1 < len(s) else np.inf
+        if hi < s[i] + MIN_SPAN_S:
+            raise UserError("There is no room to move this boundary: the blocks beside it are too short.")
         t = float(np.clip(t, s[i] + MIN_SPAN_S, hi))
         e[i] = t
         if joined_next:
@@ -96,6 +98,8 @@ def move_edge(track: SegmentTrack, i: int, edge: str, t: float, drag: Hashable |
         touched = [i, i + 1] if joined_next else [i]
     elif edge == "start":
         lo = (s[i - 1] if joined_prev else e[i - 1]) + MIN_SPAN_S if i > 0 else 0.0
+        if lo > e[i] - MIN_SPAN_S:
+            raise UserError("There is no room to move this boundary: the blocks beside it are too short.")
         t = float(np.clip(t, lo, e[i] - MIN_SPAN_S))
         s[i] = t
         if joined_prev:
@@ -142,11 +146,20 @@ def merge(track: SegmentTrack, i: int) -> SpansEdit:
     return _validated(track, a, f"Merge '{_name(track, i)}' with '{_name(track, i + 1)}'")
 
 
+SILENCE = "sil"
+
+
 def delete(track: SegmentTrack, i: int) -> SpansEdit:
-    """Remove block ``i``: its time becomes silence."""
+    """Make block ``i``'s time silence: on a row that names silence (the visemes) the block becomes a
+    silence block the user placed, so a re-analysis keeps it silent; elsewhere it is removed."""
     i = _check(track, i)
+    name = _name(track, i)
+    if SILENCE in track.labels:
+        a = _arrays(track)
+        a["label"][i], a["flags"][i] = track.labels.index(SILENCE), Flag.EDITED
+        return _validated(track, a, f"Delete '{name}' (silence there)")
     a = {k: np.delete(v, i) for k, v in _arrays(track).items()}
-    return _validated(track, a, f"Delete '{_name(track, i)}'")
+    return _validated(track, a, f"Delete '{name}'")
 
 
 def block_at(track: SegmentTrack, t: float) -> int | None:

@@ -14,6 +14,7 @@ from avstudio.core.tracks import Flag
 from avstudio.retarget.face import DRIVEN_POINTS
 
 TAIL_S = 0.04          # how far (σ, seconds) a block's shape reaches into its neighbours
+TAIL_REACH = 4         # σ: beyond this a block's weight is below 1/3000 and left out
 SILENCE_HOLD_S = 0.08  # frames this far from any speech block are exactly the neutral face
 FRONTAL_YAW = 20.0     # degrees: frames turned further are not chosen as a viseme's mouth
 WIDTH_WEIGHT = 0.5
@@ -89,28 +90,30 @@ def mouth_offsets(spans: list[tuple[float, float, str]], duration: float, fps: f
     shape = next(iter(offsets.values())).shape
     if not blocks:
         return np.zeros((n_out,) + shape)
-    a = np.array([s[0] for s in blocks])[:, None]
-    b = np.array([s[1] for s in blocks])[:, None]
-    dist = np.maximum(np.maximum(a - t, t - b), 0.0)
-    dom = np.array([table()[v].dominance for _, _, v in blocks])[:, None]
-    w = dom * np.exp(-0.5 * (dist / TAIL_S) ** 2)
-    stack = np.stack([offsets[v] for _, _, v in blocks])            # (K, P, 2)
-    out = np.einsum("kn,kpd->npd", w, stack) / np.maximum(w.sum(0), 1e-12)[:, None, None]
+    starts = np.array([s[0] for s in blocks])
+    ends = np.array([s[1] for s in blocks])
+    # Each block weighs only on the frames its tail reaches: linear in the length of the sound.
+    first = np.searchsorted(t, starts - TAIL_REACH * TAIL_S)
+    last = np.searchsorted(t, ends + TAIL_REACH * TAIL_S)
+    acc, total = np.zeros((n_out,) + shape), np.zeros(n_out)
+    for (a, b, v), i0, i1 in zip(blocks, first, last):
+        tt = t[i0:i1]
+        w = table()[v].dominance * np.exp(-0.5 * (np.maximum(np.maximum(a - tt, tt - b), 0.0) / TAIL_S) ** 2)
+        acc[i0:i1] += w[:, None, None] * offsets[v]
+        total[i0:i1] += w
+    out = acc / np.maximum(total, 1e-12)[:, None, None]
     if jaw is not None:
         out *= np.resize(np.asarray(jaw, np.float64), n_out)[:, None, None]
-    speech = [(s, e) for s, e, v in blocks if v != SILENCE]
-    if speech:
-        sa, sb = np.array(speech).T
-        far = np.maximum(np.maximum(sa[:, None] - t, t - sb[:, None]), 0.0).min(0) >= SILENCE_HOLD_S
-    else:
-        far = np.ones(n_out, bool)
-    out[far] = 0.0
-    for s, e, v in blocks:
+    near = np.zeros(n_out, bool)
+    for a, b, v in blocks:
+        if v != SILENCE:
+            near[np.searchsorted(t, a - SILENCE_HOLD_S):np.searchsorted(t, b + SILENCE_HOLD_S)] = True
+    out[~near] = 0.0
+    for a, b, v in blocks:
         if v != BILABIAL:
             continue
-        inside = np.flatnonzero((t >= s) & (t < e))
-        if not len(inside):
-            inside = [int(np.clip(np.floor((s + e) / 2 * fps), 0, n_out - 1))]
+        i0, i1 = np.searchsorted(t, a), np.searchsorted(t, b)
+        inside = np.arange(i0, i1) if i1 > i0 else [int(np.clip(np.floor((a + b) / 2 * fps), 0, n_out - 1))]
         out[inside] = offsets[BILABIAL]
     return out
 

@@ -38,7 +38,8 @@ def test_the_sentence_drives_the_face_and_is_the_soundtrack(spoken, tmp_path):
     assert len(lines) > 10 and any(line.split()[-1] == "PP" for line in lines)
     first = lines[0].split()
     start, end = (float(x) for x in first[1].split("–"))
-    r = avstudio("lipsync", "viseme", spoken, "split", "0", f"{(start + end) / 2:.3f}")
+    assert first[0] == "1"                                          # numbered from 1, as the edits take them
+    r = avstudio("lipsync", "viseme", spoken, "split", "1", f"{(start + end) / 2:.3f}")
     assert r.stdout.startswith("Split"), r.stdout
     assert len(avstudio("lipsync", "viseme", spoken, "list").stdout.splitlines()) == len(lines) + 1
     out = tmp_path / "said.mp4"
@@ -49,7 +50,10 @@ def test_the_sentence_drives_the_face_and_is_the_soundtrack(spoken, tmp_path):
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["lipsync", "viseme", "{p}", "relabel", "0", "zz"], "not a label"),
+    (["lipsync", "viseme", "{p}", "relabel", "1", "zz"], "not a label"),
+    (["lipsync", "viseme", "{p}", "relabel", "0", "aa"], "no block 0"),
+    (["lipsync", "viseme", "{p}", "move", "1", "middle", "0.5"], "start or end"),
+    (["lipsync", "phonemes", "{p}", "--start", "2.5", "--end", "2.5"], "holds no speech"),
     (["lipsync", "viseme", "{p}", "merge"], "takes 1 value"),
     (["lipsync", "viseme", "{p}", "frame", "aa", "100000"], "no usable face"),
     (["lipsync", "predict", "{p}", "--audio", "target_voice"], "target voice"),
@@ -61,6 +65,15 @@ def test_bad_requests_are_one_clear_line(spoken, tmp_path, argv, says):
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert says in r.stderr, r.stderr
     assert load_project(spoken).find_track("driven", "driven-face").meta["driver"] == "speech"   # nothing lost
+
+
+def test_a_utf16_transcript_with_typographic_apostrophes_is_read(spoken, tmp_path):
+    said = tmp_path / "said16.txt"
+    said.write_text("He wasn\u2019t an ill-disposed young man.", encoding="utf-16")
+    r = avstudio("lipsync", "phonemes", spoken, "--clip", "source_voice", "--transcript", said, "-q")
+    assert "7 words aligned" in r.stdout and "warning" not in r.stdout, r.stdout   # "wasn't": one known word
+    r = avstudio("lipsync", "phonemes", spoken, "--transcript", tmp_path / "missing.txt", check=False)
+    assert r.returncode == 2 and "does not exist" in r.stderr, r.stderr
 
 
 def test_a_transcript_that_is_not_text_is_refused(spoken, tmp_path):

@@ -88,10 +88,25 @@ def test_realigning_keeps_the_touched_blocks(row):
     assert (0.6, 0.8, "SS") in spans                  # the fresh block cut back around the kept one
 
 
+def test_a_boundary_with_no_room_says_so_and_delete_on_a_viseme_row_leaves_silence():
+    p = Project()
+    t = p.add_track(SegmentTrack.make([(0.1, 0.115, "PP"), (0.115, 0.13, "aa")], ["sil", "PP", "aa"], "visemes"))
+    with pytest.raises(UserError, match="no room"):
+        ops.move_edge(p.track(t.id), 0, "end", 0.13)
+    ops.delete(p.track(t.id), 1).apply(p)
+    assert p.track(t.id).spans()[1] == (0.115, 0.13, "sil") and p.track(t.id).arrays["flags"][1] == Flag.EDITED
+
+
 def test_a_damaged_row_is_refused():
     with pytest.raises(ValueError, match="overlap"):
         SegmentTrack({"start": np.array([0.0, 0.1]), "end": np.array([0.2, 0.3]), "label": np.array([0, 0], np.int16),
                       "flags": np.zeros(2, np.uint8)}, {"labels": ["a"]})
+    with pytest.raises(ValueError, match="distinct"):
+        SegmentTrack({"start": np.array([0.0]), "end": np.array([0.2]), "label": np.array([0], np.int16),
+                      "flags": np.zeros(1, np.uint8)}, {"labels": ["a", "a"]})
+    with pytest.raises(ValueError, match="duration"):
+        SegmentTrack({"start": np.array([0.0]), "end": np.array([0.2]), "label": np.array([0], np.int16),
+                      "flags": np.zeros(1, np.uint8)}, {"labels": ["a"], "duration": float("nan")})
     with pytest.raises(ValueError, match="name no label"):
         SegmentTrack({"start": np.array([0.0]), "end": np.array([0.2]), "label": np.array([3], np.int16),
                       "flags": np.zeros(1, np.uint8)}, {"labels": ["a"]})

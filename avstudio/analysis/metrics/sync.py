@@ -48,6 +48,8 @@ def closed_below(opening_of_person: np.ndarray) -> float:
     (5th to 95th percentile of their own opening) above the 5th percentile."""
     o = np.asarray(opening_of_person, np.float64)
     o = o[np.isfinite(o)]
+    if not len(o):
+        return float("nan")
     lo, hi = np.percentile(o, [5, 95])
     return float(lo + CLOSED_SHARE * (hi - lo))
 
@@ -55,9 +57,9 @@ def closed_below(opening_of_person: np.ndarray) -> float:
 def bilabial_closure(blocks: list[tuple[float, float]], opening: np.ndarray, fps: float, closed: float) -> float:
     """Share of p/b/m blocks (start, end seconds) during which the mouth closes: the smallest opening
     over the frames the block covers (or the frame nearest its middle) is below ``closed``."""
-    if not blocks:
-        return float("nan")
     o = np.asarray(opening, np.float64)
+    if not blocks or not len(o) or not np.isfinite(closed):
+        return float("nan")
     hits = 0
     for s, e in blocks:
         frames = np.arange(int(np.floor(s * fps)), int(np.ceil(e * fps)))

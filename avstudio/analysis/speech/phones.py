@@ -47,7 +47,8 @@ def transcript_words(text: str) -> list[str]:
     punctuation dropped (apostrophes inside words kept)."""
     if len(text) > MAX_TRANSCRIPT_CHARS:
         raise UserError(f"The transcript is {len(text):,} characters long: at most {MAX_TRANSCRIPT_CHARS:,} are read.")
-    return re.findall(r"[a-z0-9]+(?:'[a-z]+)*", text.lower())
+    text = re.sub(r"[\u2018\u2019\u02bc\u2032`]", "'", text.lower())   # typographic apostrophes: don’t → don't
+    return re.findall(r"[a-z0-9]+(?:'[a-z]+)*", text)
 
 
 def align(x16k: np.ndarray, text: str) -> Alignment:

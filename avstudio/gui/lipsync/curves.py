@@ -105,7 +105,7 @@ class FaceCurves(QWidget):
                                        ("roll", (160, 160, 255)), ("schedule", (200, 200, 200)))}
         self.preview = self.plot.plot(pen=pg.mkPen("w", width=1, style=Qt.DashLine))
         self.blocks = VisemeBlocks(self.plot)
-        self.chosen_block: int | None = None
+        self.chosen_at: float | None = None   # the time of the chosen viseme block (edits renumber blocks)
         self.region = pg.LinearRegionItem(brush=(76, 158, 235, 60))
         self.region.hide()
         self.plot.addItem(self.region)
@@ -164,6 +164,14 @@ class FaceCurves(QWidget):
     def viseme_row(self):
         clip = self.speech_clip()
         return self.ctx.project.find_track(clip, layers.VISEMES) if clip else None
+
+    @property
+    def chosen_block(self) -> int | None:
+        """The viseme block the user clicked, found again by its time after any edit."""
+        from avstudio.editing.segments import block_at
+
+        row = self.viseme_row()
+        return None if row is None or self.chosen_at is None else block_at(row, self.chosen_at)
 
     def _follow(self, _frame) -> None:
         tb = self.ctx.player.timebase
@@ -300,7 +308,7 @@ class FaceCurves(QWidget):
             return False
         from avstudio.editing.segments import block_at
 
-        self.chosen_block = block_at(self.viseme_row(), float(pos.x()))
+        self.chosen_at = float(pos.x()) if block_at(self.viseme_row(), float(pos.x())) is not None else None
         self.blocks.show(self.viseme_row(), self.chosen_block)
         if self.chosen_block is not None:
             a, b, n = self.viseme_row().spans()[self.chosen_block]
@@ -322,8 +330,10 @@ class FaceCurves(QWidget):
             self.status.setText(exc.message)
             return False
         self.ctx.push(edit)
-        if op in ("delete", "merge"):
-            self.chosen_block = None
+        if len(edit.edits) == 1 and self.ctx.project.require_track(roles.DRIVEN, layers.DRIVEN).meta.get(
+                "speech_model", "visemes") != "visemes":
+            self.status.setText(f"{edit.text}: the face is driven by a learned model — drive it from speech again to "
+                                "use the new visemes.")
         return True
 
 

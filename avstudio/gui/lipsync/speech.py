@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QInputDialog,
-                               QLabel, QPlainTextEdit, QPushButton, QVBoxLayout)
+                               QLabel, QMessageBox, QPlainTextEdit, QPushButton, QVBoxLayout)
 
 from avstudio.core import roles
 from avstudio.core.errors import UserError
@@ -62,8 +62,9 @@ class SpeechDialog(QDialog):
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
-        note = QLabel("The mouth shapes come from the target's own frames (no training); fix any viseme "
-                      "block in the Face Curves panel afterwards.")
+        note = QLabel("The viseme model takes each mouth shape from the target's own frames (no training); a "
+                      "learned model predicts them from the sound. Fix any viseme block in the Face Curves panel "
+                      "afterwards.")
         note.setWordWrap(True)
         note.setObjectName("muted")
         lay.addWidget(note)
@@ -78,7 +79,7 @@ class SpeechDialog(QDialog):
         try:
             self.transcript.setPlainText(read_transcript(path))
         except UserError as exc:
-            self.transcript.setPlaceholderText(exc.message)
+            QMessageBox.warning(self, "Cannot import the transcript", exc.message)
 
     def choice(self) -> tuple[str, str | None, str]:
         text = self.transcript.toPlainText().strip()

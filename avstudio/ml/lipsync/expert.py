@@ -52,7 +52,10 @@ def pairs(mel: np.ndarray, mouth_windows: np.ndarray, usable: np.ndarray, rows: 
     t = rng.choice(rows[usable[rows]], size)
     label = (np.arange(size) < size // 2).astype(np.float32)
     shift = rng.integers(MIN_SHIFT, MAX_SHIFT + 1, size) * rng.choice([-1, 1], size)
-    a = np.where(label > 0, t, np.clip(t + shift, rows[0], rows[-1]))
+    off = t + shift
+    outside = (off < rows[0]) | (off > rows[-1])
+    off[outside] = t[outside] - shift[outside]            # past an edge: the other way
+    a = np.where(label > 0, t, np.clip(off, rows[0], rows[-1]))
     label[(label == 0) & (np.abs(a - t) < MIN_SHIFT)] = 1.0   # clipped at an edge: it is in sync after all
     return mel[a], mouth_windows[t], label
 

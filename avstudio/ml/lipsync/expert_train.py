@@ -33,9 +33,13 @@ def _data(project, cfg: dict, clip: str = roles.TARGET):
     off = gaussian_filter1d(mouth.offsets, float(cfg["label_smooth"]), axis=0, mode="nearest").astype(np.float32)
     train, held = split(len(off), mouth.fps) if clip == roles.TARGET else (np.arange(len(off)), np.arange(len(off)))
     usable = mouth.usable & inputs.speaking          # only speech teaches sync
+    who = roles.label(clip)
     if usable[train].sum() < 4 * ex.MAX_SHIFT:
-        raise UserError("The target speaks in too few frames to learn its lip sync from: the expert needs a few "
-                        "seconds of the target speaking on camera.")
+        raise UserError(f"The {who} speaks on camera in too few frames ({int(usable[train].sum())}) to learn or read "
+                        "lip sync from: the expert needs a few seconds of the person speaking with the face in view.")
+    if not usable[held].any():
+        raise UserError(f"No one speaks with the face in view in the {who}'s held-out frames {held[0] + 1}–"
+                        f"{held[-1] + 1}: the expert cannot be scored there (try --against source).")
     return inputs.mel, off, usable, train, held
 
 

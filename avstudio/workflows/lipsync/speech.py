@@ -124,6 +124,8 @@ def speech_job(path: str, clip: str, media_id: str | None, fps: list, transcript
                         "closed. Type a transcript to align it anyway.")
     start = float(np.clip(start, 0.0, dur))
     stop = dur if stop is None else float(np.clip(stop, start, dur))
+    if stop - start < 0.1:
+        raise UserError(f"The range {start:.2f}–{stop:.2f} s holds no speech to align: the sound lasts {dur:.2f} s.")
     yield Progress(3, 4, "Aligning phones" if transcript else "Recognizing phones")
     words, phones, aligned = _phones_job(x, transcript, start, stop, activity, warnings)
     blocks = visemes.from_phones(phones)
@@ -142,7 +144,9 @@ def _spans_track(project: Project, r: SpeechAnalysis, layer: str, spans, labels,
     old = project.find_track(r.clip, layer)
     if old is not None and not isinstance(old, SegmentTrack):
         old = None
-    if old is not None and keep:
+    same = old is not None and old.meta.get("media_id") == r.media_id \
+        and abs(float(old.meta.get("duration", -1.0)) - r.duration) < 0.05
+    if same and keep:   # the user's blocks stay only on the recording they were made on
         return keep_touched(old, new, *r.span)
     if old is not None:
         new.id = old.id
@@ -209,10 +213,20 @@ def read_transcript(path: str) -> str:
     if p.stat().st_size > 4 * MAX_TRANSCRIPT_CHARS:
         raise UserError(f"The transcript {p.name} is too large ({p.stat().st_size:,} bytes) for a transcript.",
                         path=str(p))
-    data = p.read_bytes()
-    if b"\0" in data:
-        raise UserError(f"{p.name} is not a text file: a transcript is plain text.", path=str(p))
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+        data = p.read_bytes()
+    except OSError as exc:
+        raise UserError(f"The transcript {p.name} cannot be read ({exc.strerror or exc}).", path=str(p)) from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16", errors="replace")
+    elif b"\0" in data:
+        raise UserError(f"{p.name} is not a text file: a transcript is plain text.", path=str(p))
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+    if len(text) > MAX_TRANSCRIPT_CHARS:
+        raise UserError(f"The transcript {p.name} has {len(text):,} characters: at most {MAX_TRANSCRIPT_CHARS:,} are "
+                        "read (align a long recording a range at a time).", path=str(p))
+    return text

@@ -28,8 +28,15 @@ VISEMES = "visemes"   # the viseme model (no training); otherwise a speech → m
 
 
 def viseme_row(project: Project, clip: str) -> SegmentTrack:
+    from avstudio.analysis.speech.visemes import names
+
     speech_file(project, clip)   # a clear message for a clip without a voice
-    return project.require_track(clip, layers.VISEMES)
+    row = project.require_track(clip, layers.VISEMES)
+    unknown = set(row.labels) - set(names())
+    if unknown or not isinstance(row, SegmentTrack):
+        raise UserError(f"The {roles.label(clip)}'s viseme row names visemes AV Studio does not know "
+                        f"({', '.join(sorted(unknown)[:5])}): analyse its speech again.", hint="lipsync_speech")
+    return row
 
 
 def viseme_frames(project: Project) -> dict[str, int]:
@@ -58,7 +65,7 @@ def _jaw(project: Project, row: SegmentTrack, fps: float, n_out: int) -> np.ndar
     """Loudness on the output frames (the speech curves are on the clip's grid, maybe another rate)."""
     from avstudio.retarget.speech import jaw_from_loudness
 
-    curves = project.find_track(row.meta["clip"], layers.SPEECH)
+    curves = project.find_track(row.meta.get("clip"), layers.SPEECH)
     if curves is None:
         return None
     grid = float(Fraction(*curves.meta["fps"]))

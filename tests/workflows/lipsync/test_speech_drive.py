@@ -125,3 +125,13 @@ def test_silence_and_noise_say_there_is_no_speech(tmp_path, lipsync_project):
     assert r.visemes == [] and any("No speech" in w for w in r.warnings)
     run_now(p, vis.drive_from_speech(p, "target_voice"))
     assert np.ptp(np.nan_to_num(driven_curves(p)[:, 0])) == 0.0     # the mouth stays closed and still
+
+
+def test_a_new_recording_does_not_inherit_the_old_ones_edits(spoken):
+    p = load_project(spoken)
+    h = History(p)
+    h.push(vis.edit_row(p, "source_voice", "relabel", 5, "ou"))
+    run_now(p, set_media(p, "source_voice", str(media("speech/librivox_male/sense_and_sensibility_01_austen_64kb-0880.wav"))))
+    run_now(p, analyse_speech(p, "source_voice", "he was not an ill disposed young man"), h)
+    row = p.require_track("source_voice", layers.VISEMES)
+    assert not (row.arrays["flags"] == Flag.EDITED).any() and row.spans()[-1][1] <= 3.0
