@@ -338,37 +338,55 @@ class FaceCurves(QWidget):
 
 
 class VisemeBlocks:
-    """The viseme row's drawing: one outline per block, its label, the chosen block filled."""
+    """The viseme row's drawing: one outline per block, the labels of the blocks in view (at most
+    MAX_LABELS, reused as the view moves: a long recording has thousands), the chosen block filled."""
+
+    MAX_LABELS = 300
 
     def __init__(self, plot):
-        self.plot = plot
+        self.plot, self.row = plot, None
         self.outline = plot.plot(pen=pg.mkPen((120, 200, 255), width=1), connect="finite")
         self.fill = pg.LinearRegionItem(brush=(120, 200, 255, 70), movable=False)
         self.fill.hide()
         plot.addItem(self.fill)
-        self.labels: list = []
+        self.labels: list = []   # the labels shown
+        self._pool: list = []
+        plot.getViewBox().sigXRangeChanged.connect(lambda *_: self._label())
 
     def show(self, row, chosen: int | None = None) -> None:
-        for item in self.labels:
-            self.plot.removeItem(item)
-        self.labels = []
-        if row is None or not row.length:
+        self.row = row if row is not None and row.length else None
+        if self.row is None:
             self.outline.setData([], [])
             self.fill.hide()
+            self._label()
             return
         a, b = row.arrays["start"], row.arrays["end"]
         nan = np.full(len(a), np.nan)
-        xs = np.stack([a, a, b, b, a, nan], 1).ravel()
-        ys = np.tile([0.1, 0.9, 0.9, 0.1, 0.1, np.nan], len(a))
-        self.outline.setData(xs, ys)
-        names = row.labels
-        for s, k in zip(a[:2000], row.arrays["label"][:2000]):
-            text = pg.TextItem(names[int(k)], color=(200, 230, 255), anchor=(0, 0.5))
-            text.setPos(float(s), 0.5)
-            self.plot.addItem(text)
-            self.labels.append(text)
+        self.outline.setData(np.stack([a, a, b, b, a, nan], 1).ravel(),
+                             np.tile([0.1, 0.9, 0.9, 0.1, 0.1, np.nan], len(a)))
+        self._label()
         if chosen is not None and 0 <= chosen < len(a):
             self.fill.setRegion((float(a[chosen]), float(b[chosen])))
             self.fill.show()
         else:
             self.fill.hide()
+
+    def _label(self) -> None:
+        for item in self.labels:
+            item.hide()
+        self.labels = []
+        if self.row is None:
+            return
+        x0, x1 = self.plot.getViewBox().viewRange()[0]
+        a, b = self.row.arrays["start"], self.row.arrays["end"]
+        idx = np.flatnonzero((b >= x0) & (a <= x1))[:self.MAX_LABELS]
+        while len(self._pool) < len(idx):
+            item = pg.TextItem("", color=(200, 230, 255), anchor=(0, 0.5))
+            self.plot.addItem(item)
+            self._pool.append(item)
+        names, labels = self.row.labels, self.row.arrays["label"]
+        for item, i in zip(self._pool, idx):
+            item.setText(names[int(labels[i])])
+            item.setPos(float(a[i]), 0.5)
+            item.show()
+            self.labels.append(item)
