@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             return _unknown(argv[0])
         argv = ["gui", *argv]  # `avstudio PROJECT` opens it in the editor
     args = parser_for(argv[0]).parse_args(argv)
-    from avstudio.cli.common import EXIT_CANCELLED, EXIT_USER_ERROR, print_error
+    from avstudio.cli.common import EXIT_CANCELLED, EXIT_USER_ERROR, print_error, release_locks
     from avstudio.core.errors import UserError
 
     try:
@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CANCELLED
     except BrokenPipeError:
         return 0
+    finally:
+        release_locks()
 
 
 if __name__ == "__main__":

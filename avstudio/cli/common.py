@@ -13,6 +13,7 @@ from avstudio.core.errors import UserError
 
 EXIT_USER_ERROR = 2
 EXIT_CANCELLED = 130
+PLAIN_EVERY_S = 30.0
 
 # What the editor calls an action (UserError.hint), as the command that does it.
 _HINTS = {
@@ -79,11 +80,15 @@ class ProgressBar:
             self.stream.write(line.ljust(120)[:120])
             self.stream.flush()
         else:
+            # A log (a file, a pipe, nohup): a plain line every 10 %, and at least every PLAIN_EVERY_S
+            # seconds, so a long run never looks stalled.
             pct = int((frac or 0) * 100)
-            if pct - self._last_pct >= 10 or frac == 1.0:
-                self.stream.write(f"{pct:3d}% ETA {textfmt.duration(handle.eta)} {progress.message}\n")
-                self.stream.flush()
-                self._last_pct = pct
+            if pct - self._last_pct < 10 and frac != 1.0 and now - self._last_print < PLAIN_EVERY_S:
+                return
+            self.stream.write(f"{time.strftime('%H:%M:%S')} {pct:3d}% ETA {textfmt.duration(handle.eta)} "
+                              f"{progress.message}\n")
+            self.stream.flush()
+            self._last_pct = pct
         self._last_print = now
 
     def close(self) -> None:
@@ -117,10 +122,51 @@ def run_job(job, *args, name: str, quiet: bool = False, **kwargs):
     return handle.result
 
 
-def load(path: str):
+_LOCKS: list = []
+
+
+def _owner() -> str:
+    return "the command `avstudio " + " ".join(sys.argv[1:3]) + "`"
+
+
+def load(path: str, *, change: bool = True):
+    """Load a project. One this command will change (``change``) is locked first — another process
+    changing it at the same time is refused, naming the holder — and stays locked until the command
+    ends; one it only reads (an export) is not, so it can run while the editor has it open."""
+    from avstudio.core.lock import acquire
     from avstudio.core.store import load_project
 
-    return load_project(path)
+    folder = Path(path).parent if Path(path).name == "project.json" else Path(path)
+    lock = acquire(folder, _owner()) if change else None
+    try:
+        project = load_project(folder)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    if lock is not None:
+        project.lock = lock
+        _LOCKS.append(lock)
+    return project
+
+
+def hold(project) -> None:
+    """Lock a project loaded for reading before this command changes it (and refuse if another process
+    saved it since it was loaded)."""
+    from avstudio.core.lock import acquire
+    from avstudio.core.store import check_unchanged
+
+    if project.folder is None or (project.lock is not None and project.lock.held):
+        return
+    project.lock = acquire(project.folder, _owner())
+    _LOCKS.append(project.lock)
+    check_unchanged(project)
+
+
+def release_locks() -> None:
+    """Drop the project locks this command took (main() calls it however the command ends)."""
+    while _LOCKS:
+        _LOCKS.pop().release()
 
 
 def run_operation(project, factory, *args, quiet: bool = False, **kwargs):
@@ -132,8 +178,10 @@ def run_operation(project, factory, *args, quiet: bool = False, **kwargs):
     from avstudio.jobs.worker import resolve
 
     if isinstance(project, (str, Path)):
-        project = load(str(project))
+        project = load(str(project), change=False)
     op = factory(project, *args, **kwargs)
+    if op.apply is not None:
+        hold(project)
     result = run_job(resolve(op.job), *op.args, name=op.name, quiet=quiet, **op.kwargs)
     edit = op.edit(project, result)
     if edit is not None:

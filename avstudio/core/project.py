@@ -134,6 +134,10 @@ class Project:
         self.saved_at: str | None = None         # ISO time of the last save (from project.json)
         self._track_revision: dict[str, int] = {}  # revision at which each track last changed
         self._track_saved: dict[str, int] = {}     # revision at which each track file was written
+        # What project.json held when this project was loaded or last saved (core/store.py refuses to
+        # save over a document another process wrote since), and this process's lock on the folder.
+        self.disk_digest: str | None = None
+        self.lock = None
 
     # ---- change tracking ------------------------------------------------------------------------
     def touch(self) -> None:

@@ -41,6 +41,22 @@ def create_app():
     return app
 
 
+def _unexpected(window, kind, exc, tb) -> None:
+    """An error no layer turned into a message: shown and logged, and the editor goes on (exiting
+    would lose the user's unsaved work; the next autosave still keeps it)."""
+    import traceback
+
+    text = "".join(traceback.format_exception(kind, exc, tb))
+    logging.getLogger("avstudio.gui").error("Unexpected error:\n%s", text)
+    if issubclass(kind, KeyboardInterrupt):
+        return
+    try:
+        window.ctx.error("Unexpected error", f"AV Studio hit an unexpected error ({kind.__name__}: {exc}). Your work "
+                         "is still open: save it. This is a bug; the details say where.", text, logged=True)
+    except Exception:  # noqa: BLE001 - the window itself may be what failed
+        pass
+
+
 def run_app(project: str | None = None, demo: bool = False) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = create_app()
@@ -48,6 +64,7 @@ def run_app(project: str | None = None, demo: bool = False) -> int:
 
     window = MainWindow()
     window.show()
+    sys.excepthook = lambda kind, exc, tb: _unexpected(window, kind, exc, tb)
     if demo:
         from avstudio.core.errors import UserError
         try:

@@ -1,11 +1,11 @@
-"""Helper for test_store's kill test: save a project over and over, each save a new consistent
+"""Helper for test_store's kill test: save (and autosave) a project over and over, each save a new consistent
 version (settings, track contents and the set of tracks all carry it); print each committed one."""
 
 import sys
 
 import numpy as np
 
-from avstudio.core.store import load_project, save_project
+from avstudio.core.store import autosave_project, load_project, save_project
 from avstudio.core.tracks import Flag, PoseTrack
 
 folder = sys.argv[1]
@@ -29,4 +29,5 @@ while True:
         t.flags[:] = Flag.AUTO
         project.add_track(t)
     save_project(project)
+    autosave_project(project, keep=3)  # copies written, and old ones deleted, while kills land
     print(version, flush=True)

@@ -196,11 +196,12 @@ def test_kill_during_save_never_damages_the_project(tmp_path):
     p.tracks_of("pose")[0].points[:] = 0
     p.tracks_of("pose")[0].flags[:] = 0
     save_project(p, folder)
+    main_id = p.tracks_of("pose")[0].id
     rng = random.Random(1234)
     script = Path(__file__).with_name("save_loop.py")
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
     kills = 0
-    for _ in range(30):
+    for _ in range(100):
         proc = subprocess.Popen([sys.executable, str(script), str(folder)], stdout=subprocess.PIPE, text=True,
                                 env=env)
         # Let it get going (imports take a while), then kill at a random point inside the save loop.
@@ -222,4 +223,8 @@ def test_kill_during_save_never_damages_the_project(tmp_path):
         assert len(extras) == v % 2
         assert all((t.points == v).all() for t in extras)
         assert not list((folder / "tracks").glob("*.pending"))
-    assert kills == 30
+        for copy in list_autosaves(folder):  # every copy recovery would offer loads, whole
+            c = load_project(copy, media_root=folder)
+            cv = int(c.settings["version"])
+            assert (c.tracks[main_id].points == cv).all() and len(c.tracks_of("pose")) == 1 + cv % 2
+    assert kills == 100

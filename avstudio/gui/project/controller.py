@@ -8,7 +8,6 @@ came from a recovery copy. Setting and relinking media are undoable edits like a
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, QUrl
@@ -17,14 +16,16 @@ from PySide6.QtWidgets import QFileDialog, QMenu
 
 from avstudio.core import layers, roles
 from avstudio.core.errors import UserError
+from avstudio.core.lock import acquire
 from avstudio.core.project import Project
-from avstudio.core.store import (PROJECT_FILE, autosave_project, find_recovery, load_project, new_project_folder,
-                                 recover_project, save_project)
+from avstudio.core.store import (PROJECT_FILE, autosave_project, autosave_time, find_recovery, load_project,
+                                 new_project_folder, recover_project, save_project)
 from avstudio.gui.actions import ActionSpec
 from avstudio.gui.widgets.clip_view import AUDIO_SUFFIXES, VIDEO_SUFFIXES
 from avstudio.workflows import project as project_ops
 
 log = logging.getLogger("avstudio.gui")
+EDITOR = "the AV Studio editor"
 AUTOSAVE_MS = 120_000
 MAX_RECENT = 10
 VIDEO_FILTER = "Video (*.mp4 *.mov *.mkv *.webm *.avi *.m4v)"
@@ -95,13 +96,17 @@ class ProjectController(QObject):
         folder = Path(path)
         if folder.name == PROJECT_FILE:
             folder = folder.parent
+        lock = None
         try:
-            copy = find_recovery(folder)
-            project = recover_project(folder, copy) if copy is not None and self._confirm_recovery(copy) else None
-            project = project or load_project(folder)
+            # Locked before it is read: another process changing it now would be refused a save later.
+            lock = acquire(folder, EDITOR) if folder.is_dir() else None
+            project = self._recover(folder) or load_project(folder)
         except UserError as exc:
+            if lock is not None:
+                lock.release()
             self.ctx.error("Cannot open the project", exc)
             return False
+        project.lock = lock
         self.set_project(project)
         self.remember(folder)
         missing = project.missing_media()
@@ -111,8 +116,20 @@ class ProjectController(QObject):
                            "files' new location", hint="relink")
         return True
 
+    def _recover(self, folder: Path) -> Project | None:
+        """The newest autosave copy when the user wants it; a damaged one is a message, then the
+        last saved version opens."""
+        copy = find_recovery(folder)
+        if copy is None or not self._confirm_recovery(copy):
+            return None
+        try:
+            return recover_project(folder, copy)
+        except UserError as exc:
+            self.ctx.error("Could not recover the autosave copy", exc)
+            return None
+
     def _confirm_recovery(self, copy: Path) -> bool:
-        when = datetime.strptime(copy.name, "%Y%m%d-%H%M%S-%f")
+        when = autosave_time(copy)
         return self.ctx.confirm(
             "Recover unsaved work?", f"This project has unsaved changes from an autosave at {when:%Y-%m-%d %H:%M:%S} "
             "UTC (the app may have closed unexpectedly). Recover them? (Choosing No opens the last saved version; the "
@@ -122,10 +139,24 @@ class ProjectController(QObject):
         from avstudio.gui.jobs.manager import collect_garbage_on_gui_thread
 
         self.ctx.player.pause()
+        old = self.ctx.project
+        if old is not None and old is not project and old.lock is not None:
+            old.lock.release()
+        self._hold(project)
         self.recovered = bool(project is not None and project.dirty)
         self.ctx.set_project(project)
         self.update_title()
         collect_garbage_on_gui_thread().full()  # the old project's cycles go now, not mid-playback
+
+    def _hold(self, project: Project | None) -> None:
+        """Lock the folder of the project the editor shows (a new or saved-as one too): commands that
+        would change it meanwhile are refused, naming the editor."""
+        if project is None or project.folder is None or (project.lock is not None and project.lock.held):
+            return
+        try:
+            project.lock = acquire(project.folder, EDITOR)
+        except UserError as exc:
+            self.ctx.status(str(exc), 10000)
 
     # ---- save ----------------------------------------------------------------------------------
     def save(self) -> bool:
@@ -156,6 +187,7 @@ class ProjectController(QObject):
         except UserError as exc:
             self.ctx.error("Could not save", exc)
             return False
+        self._hold(project)
         self.remember(project.folder)
         self._saved()
         return True
@@ -179,6 +211,7 @@ class ProjectController(QObject):
             log.info("Autosaved")
         except (UserError, OSError) as exc:
             log.warning("Autosave failed: %s", exc)
+            self.ctx.status(f"Autosave failed: {exc}", 10000)
 
     def maybe_save(self) -> bool:
         """Ask about unsaved changes. True when it is fine to go on."""

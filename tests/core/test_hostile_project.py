@@ -1,0 +1,252 @@
+"""Projects from hostile or damaged sources, and two processes on one project (issue 16).
+
+Each test here failed on the code before the issue: a track id that is a path wrote outside the
+project, a second process's save silently dropped the first one's edits, a half-deleted autosave copy
+was offered for recovery, a deep or non-finite document, a zip bomb or a header declaring terabytes
+gave a traceback or an out-of-memory kill, and a read-only project with an interrupted save did not
+open.
+"""
+
+import errno
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avstudio.cli import main
+from avstudio.core.errors import ProjectError
+from avstudio.core.lock import ProjectLockedError, acquire
+from avstudio.core.store import (ProjectChangedError, autosave_project, find_recovery, list_autosaves, load_project,
+                                 save_project)
+from avstudio.core.trackfile import sha256
+
+from tests.conftest import media
+from tests.core.test_store import make_project
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def saved(tmp_path) -> Path:
+    folder = tmp_path / "box" / "p.avproj"
+    folder.parent.mkdir()
+    save_project(make_project(folder), folder)
+    return folder
+
+
+def rewrite(folder: Path, change) -> None:
+    doc = json.loads((folder / "project.json").read_text())
+    change(doc)
+    (folder / "project.json").write_text(json.dumps(doc))
+
+
+def test_a_track_id_that_is_a_path_never_leaves_the_project(tmp_path, capsys):
+    folder = saved(tmp_path)
+    pose_id = load_project(folder).tracks_of("pose")[0].id
+
+    def evil(doc):
+        doc["tracks"]["../../../name"] = doc["tracks"].pop(pose_id)
+    rewrite(folder, evil)
+    before = sorted(p for p in tmp_path.rglob("*"))
+    with pytest.raises(ProjectError, match="not an id"):
+        load_project(folder)
+    # The CLI path the tester used: a command that loads, changes and saves.
+    assert main(["set", str(folder), "source_voice", str(media("speech/jfk/jfk.wav"))]) == 2
+    assert "not an id" in capsys.readouterr().err
+    assert sorted(p for p in tmp_path.rglob("*")) == before
+    assert (folder / "tracks" / f"{pose_id}.npz").is_file()
+
+
+@pytest.mark.parametrize("where", ["../../outside.npz", "/etc/passwd", "tracks/other.npz"])
+def test_a_track_file_outside_its_place_is_refused(tmp_path, where):
+    folder = saved(tmp_path)
+    pose_id = load_project(folder).tracks_of("pose")[0].id
+    rewrite(folder, lambda doc: doc["tracks"][pose_id].update(file=where))
+    with pytest.raises(ProjectError, match="file"):
+        load_project(folder)
+
+
+@pytest.mark.parametrize("text,match", [
+    ("[" * 5000 + "]" * 5000, "damaged"),                                   # RecursionError before
+    ('{"format": "avstudio-project", "schema_version": 1, "media": [{"id": "a", "path": "x", "size": Infinity}]}',
+     "damaged"),
+    ('{"format": "avstudio-project", "schema_version": 1, "tracks": {"t": {"kind": "pose", "meta": []}}}',
+     "meta"),
+    ('{"format": "avstudio-project", "schema_version": 1, "tracks": {"t": {"kind": "pose", "file": 7}}}',
+     "file"),
+    ('{"format": "avstudio-project", "schema_version": 1, "media": 5}', "media"),
+    ('{"format": "avstudio-project", "schema_version": 1, "media": [{"id": "a", "path": "x", "probe": '
+     '{"video": {"fps": [30, 1], "frame_count": 99999999999}}}]}', "frame count"),
+])
+def test_malformed_documents_are_messages(tmp_path, text, match):
+    folder = tmp_path / "m.avproj"
+    folder.mkdir()
+    (folder / "project.json").write_text(text)
+    with pytest.raises(ProjectError, match=match):
+        load_project(folder)
+
+
+def _planted_npz(folder: Path, track_id: str, data: bytes) -> None:
+    (folder / "tracks" / f"{track_id}.npz").write_bytes(data)
+    rewrite(folder, lambda doc: doc["tracks"][track_id].update(sha256=sha256(data)))
+
+
+def _huge_header_npz() -> bytes:
+    """A stored member whose header declares a (10^6, 10^6) float32 array: 4 TB."""
+    arr = io.BytesIO()
+    np.lib.format.write_array_header_1_0(arr, {"descr": "<f4", "fortran_order": False, "shape": (10**6, 10**6)})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("points.npy", arr.getvalue() + b"\0" * 64)
+    return buf.getvalue()
+
+
+def _zip_bomb() -> bytes:
+    arr = io.BytesIO()
+    np.save(arr, np.zeros((2000, 33, 3), np.float32))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("points.npy", arr.getvalue())
+    return buf.getvalue()
+
+
+def _npy() -> bytes:
+    arr = io.BytesIO()
+    np.save(arr, np.zeros((100, 33, 3), np.float32))
+    return arr.getvalue()
+
+
+@pytest.mark.parametrize("make", [_huge_header_npz, _zip_bomb, _npy, lambda: _npy()[:40]])
+def test_hostile_track_files_are_messages(tmp_path, make):
+    folder = saved(tmp_path)
+    pose_id = load_project(folder).tracks_of("pose")[0].id
+    _planted_npz(folder, pose_id, make())
+    with pytest.raises(ProjectError, match="damaged"):
+        load_project(folder)
+
+
+def test_a_second_writer_is_refused_with_the_holder_named(tmp_path):
+    folder = saved(tmp_path)
+    with acquire(folder, "the AV Studio editor"):
+        proc = subprocess.run([sys.executable, "-m", "avstudio", "set", str(folder), "source_voice",
+                               str(media("speech/jfk/jfk.wav"))], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 2, proc.stderr
+    assert "being changed by the AV Studio editor (process" in proc.stderr
+    assert load_project(folder).media == {}
+
+
+def test_a_save_over_another_process_save_is_refused(tmp_path):
+    folder = saved(tmp_path)
+    mine, theirs = load_project(folder), load_project(folder)
+    theirs.settings["theirs"] = 1
+    save_project(theirs)
+    mine.settings["mine"] = 1
+    with pytest.raises(ProjectChangedError, match="changed on disk by another program"):
+        save_project(mine)
+    assert load_project(folder).settings["theirs"] == 1
+    save_project(mine, tmp_path / "mine.avproj")  # Save As keeps the refused work
+    assert load_project(tmp_path / "mine.avproj").settings["mine"] == 1
+
+
+def test_a_project_moved_while_a_command_runs_is_not_recreated(tmp_path):
+    folder = saved(tmp_path)
+    p = load_project(folder)
+    shutil.move(folder, tmp_path / "moved.avproj")
+    p.settings["late"] = 1
+    with pytest.raises(ProjectChangedError, match="gone"):
+        save_project(p)
+    assert not folder.exists()
+
+
+WRITER = """
+import sys, time
+from avstudio.cli.common import load, release_locks
+from avstudio.core.lock import ProjectLockedError
+from avstudio.core.store import save_project
+while True:
+    try:
+        p = load(sys.argv[1])
+    except ProjectLockedError:
+        time.sleep(0.01)
+        continue
+    p.settings[f"writer-{sys.argv[2]}"] = int(sys.argv[2])
+    p.touch()
+    time.sleep(0.05)  # a command's work, with the project held
+    save_project(p)
+    release_locks()
+    break
+"""
+
+
+def test_concurrent_commands_lose_no_edit(tmp_path):
+    folder = saved(tmp_path)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(folder), str(k)], env=env) for k in range(8)]
+    assert [p.wait(120) for p in procs] == [0] * 8
+    settings = load_project(folder).settings
+    assert all(settings.get(f"writer-{k}") == k for k in range(8)), settings
+
+
+def test_autosave_names_the_tool_did_not_write_are_ignored(tmp_path):
+    folder = saved(tmp_path)
+    p = load_project(folder)
+    p.settings["x"] = 1
+    p.touch()
+    copy = autosave_project(p)
+    for name in ("zzz", "99999999-999999-999999x", ".tmp-half"):
+        (folder / "autosave" / name).mkdir()
+        (folder / "autosave" / name / "project.json").write_text("{}")
+    assert list_autosaves(folder) == [copy]
+    assert find_recovery(folder) == copy
+    (folder / "autosave" / "file").write_text("")
+    autosave_project(p)
+
+
+def test_a_read_only_project_with_an_interrupted_save_opens(tmp_path, monkeypatch):
+    folder = saved(tmp_path)
+    p = load_project(folder)
+    pose = p.tracks_of("pose")[0]
+    pose.points[:] = 7
+    p.mark_track_changed(pose.id)
+    save_project(p)
+    final = folder / "tracks" / f"{pose.id}.npz"
+    # As if killed between the commit and the rename: the committed bytes sit in the pending file.
+    final.rename(final.with_name(final.name + ".pending"))
+    (folder / ".tmp-leftover").write_text("")
+
+    def read_only(*args, **kwargs):  # chmod does not stop root (CI): refuse every change instead
+        raise OSError(errno.EROFS, "Read-only file system")
+    monkeypatch.setattr(os, "replace", read_only)
+    monkeypatch.setattr(Path, "unlink", read_only)
+    monkeypatch.setattr(os, "unlink", read_only)
+    q = load_project(folder)
+    assert (q.tracks[pose.id].points == 7).all()
+    assert final.with_name(final.name + ".pending").is_file()
+
+
+def test_files_follow_the_umask(tmp_path):
+    folder = saved(tmp_path)
+    mode = (folder / "project.json").stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask
+
+
+def test_lock_is_dropped_when_its_process_dies(tmp_path):
+    folder = saved(tmp_path)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom avstudio.core.lock import acquire\n"
+                               "l = acquire(sys.argv[1], 'a test')\nprint('held', flush=True)\ntime.sleep(60)",
+                               str(folder)], stdout=subprocess.PIPE, text=True, env=env)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(ProjectLockedError, match="a test"):
+        acquire(folder, "me")
+    holder.kill()
+    holder.wait()
+    assert acquire(folder, "me").held
