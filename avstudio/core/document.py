@@ -21,7 +21,7 @@ from avstudio.core.files import MIB, excerpt
 
 PROJECT_JSON_LIMIT = 64 * MIB
 MAX_DEPTH = 24           # project.json nesting (ours is 6 deep at most)
-MAX_FRAMES = 50_000_000  # a media file's frame count: 10 days at 60 fps
+MAX_FRAMES = 5_000_000  # a media file's frame count: 23 hours at 60 fps (arrays are sized by it)
 MAX_NAME = 255
 # A track or media id becomes a file name (tracks/<id>.npz): a fixed alphabet, never a path.
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -122,9 +122,14 @@ def check_probe(probe, where) -> dict:
     video = probe.get("video")
     if video:
         _expect(video, dict, "the probe's video", where)
+        count = _number(video.get("frame_count") or 0, "the video's frame count", where, 0, MAX_FRAMES)
         if video.get("fps") is not None:
-            fps_pair(video["fps"], "the video's fps", where)
-        _number(video.get("frame_count") or 0, "the video's frame count", where, 0, MAX_FRAMES)
+            fps = fps_pair(video["fps"], "the video's fps", where)
+            seconds = _number(video.get("duration") or probe.get("duration") or 0, "the video's duration", where,
+                              0, 10**7)
+            if seconds and count > seconds * fps * 1.1 + 10:
+                raise ProjectError(f"{where}: the video's frame count ({count}) does not fit its duration and frame "
+                                   "rate. The file was altered: recover from an autosave copy.", path=str(where))
         for key in ("width", "height"):
             _number(video.get(key) or 0, f"the video's {key}", where, 0, 65536)
     for audio in _expect(probe.get("audio") or [], list, "the probe's audio streams", where):

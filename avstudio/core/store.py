@@ -366,7 +366,7 @@ def autosave_project(project: Project, *, keep: int = AUTOSAVE_KEEP) -> Path:
         raise ProjectError("An unsaved project cannot be autosaved: save it once first.")
     root = Path(project.folder) / AUTOSAVE_DIR
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(exist_ok=True)  # never re-creates a project folder that was moved away
         remove_temp_files(root)
         final = _write_autosave(project, root)
         copies = list_autosaves(project.folder)

@@ -250,3 +250,13 @@ def test_lock_is_dropped_when_its_process_dies(tmp_path):
     holder.kill()
     holder.wait()
     assert acquire(folder, "me").held
+
+
+def test_autosave_of_a_moved_project_does_not_recreate_its_folder(tmp_path):
+    folder = saved(tmp_path)
+    p = load_project(folder)
+    shutil.move(folder, tmp_path / "moved.avproj")
+    p.touch()
+    with pytest.raises(ProjectError, match="autosave"):
+        autosave_project(p)
+    assert not folder.exists()
