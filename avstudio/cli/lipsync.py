@@ -47,13 +47,12 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _require_kind(project: str, model_id: str, kind: str, noun: str) -> None:
+def _require_kind(project: str, model_id: str, kind: str, note: str = "") -> None:
     from avstudio.core import models
-    from avstudio.core.errors import UserError
 
     cfg = models.RunFolder.of(project, model_id).latest_config()
     if cfg is not None and models.model_kind(cfg) != kind:
-        raise UserError(f"{model_id} is a {models.model_kind(cfg)} model, not {noun}.")
+        raise models.wrong_kind(project, model_id, models.model_kind(cfg), kind, note)
 
 
 def _model_kind(project: str, model_id: str) -> str | None:
@@ -85,7 +84,7 @@ def cmd_evaluate(args) -> int:
               + (f"  expert offset {e['offset']:+d} confidence {e['confidence']:.2f}" if e else ""))
         return 0
     if args.model:
-        _require_kind(args.project, args.model, "lipsync", "a face renderer (use `avstudio evaluate` for it)")
+        _require_kind(args.project, args.model, "lipsync", "`avstudio evaluate` scores a model of any kind.")
         m = run_operation(args.project, evaluate, args.model, device=args.device, strip=args.strip, quiet=args.quiet)
     else:
         m = run_operation(args.project, evaluate_baselines, device=args.device, strip=args.strip, quiet=args.quiet)
@@ -123,7 +122,7 @@ def cmd_predict(args) -> int:
     else:
         from avstudio.workflows.lipsync.mouth import predict
 
-        _require_kind(args.project, args.model, "mouth", "a speech → mouth model")
+        _require_kind(args.project, args.model, "mouth")
         run_operation(args.project, predict, args.audio, args.model, args.schedule, quiet=True)
     return 0
 

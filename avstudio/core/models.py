@@ -11,6 +11,11 @@ training code all read it.
 
 A model's kind (motion, voice, …) is read from its config; checkpoints written before kinds were
 named say ``"cyclegan-vc2"`` (voice) or nothing (motion).
+
+A project never reaches outside itself through its models: a model is named by an id (never a path),
+its folder must be a folder of ``<project>/models/`` (a link to elsewhere is refused), a checkpoint
+must be a folder of its model (latest.json cannot name another), and the small JSON files are read
+bounded by size and type (a link to /dev/zero or a FIFO is refused, not read).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from avstudio.core.errors import ProjectError
+from avstudio.core.errors import ProjectError, UserError
+from avstudio.core.files import KIB, MIB, excerpt, read_limited
 
 MODELS = "models"
 LATEST = "latest.json"
@@ -38,7 +44,15 @@ LIPSYNC = "lipsync"   # a face renderer
 MOUTH = "mouth"       # a speech → mouth model (lip sync)
 EXPERT = "expert"     # a person-specific lip-sync expert (lip sync)
 KINDS = (MOTION, VOICE, LIPSYNC, MOUTH, EXPERT)
+# Each kind in words, and the action that trains one (an action id of the CLI's and the editor's hints).
+NOUNS = {MOTION: "a motion-transfer model", VOICE: "a voice model", LIPSYNC: "a face renderer",
+         MOUTH: "a speech → mouth model", EXPERT: "a lip-sync expert"}
+TRAIN_ACTIONS = {MOTION: "train", VOICE: "train_voice", LIPSYNC: "train_lipsync", MOUTH: "train_mouth",
+                 EXPERT: "train_expert"}
 _LEGACY_KINDS = {"cyclegan-vc2": VOICE, None: MOTION}
+
+LATEST_LIMIT = 64 * KIB   # latest.json: one name and a step
+CONFIG_LIMIT = 16 * MIB   # a checkpoint's config.json (the run's config, speaker statistics, optimizer settings)
 
 _CHECKPOINT = re.compile(r"ckpt-\d{8}")
 # A model name is one folder inside models/: letters, digits, space, . _ -; never a path.
@@ -48,6 +62,8 @@ _MODEL_ID = re.compile(r"\w[\w .-]{0,79}")
 def model_kind(config: dict) -> str:
     """The kind of model a run's config describes."""
     kind = config.get("kind")
+    if kind is not None and not isinstance(kind, str):
+        return "unknown"  # an altered config: no kind of ours
     return _LEGACY_KINDS.get(kind, kind)
 
 
@@ -56,6 +72,25 @@ def check_model_id(model_id: str) -> str:
         raise ProjectError(f"{model_id!r} cannot name a model: use letters, digits, spaces, '.', '_' or '-' "
                            "(up to 80, no folder separators).")
     return model_id
+
+
+def read_json(path: Path, what: str, limit: int):
+    """The JSON document of a small file, read bounded by size and type; a UserError naming the file
+    when it is not one (not a regular file, too large, not UTF-8 JSON, nested beyond reason)."""
+    data = read_limited(path, what, limit)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise UserError(f"{path} is not a readable {what} ({excerpt(str(exc))}).", path=str(path),
+                        details=repr(exc)) from exc
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether ``path``, its links followed, is directly in ``folder`` (its links followed too)."""
+    try:
+        return _real_parent(path) == folder.resolve()
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL
+        return False
 
 
 def new_model_id() -> str:
@@ -79,7 +114,16 @@ class RunFolder:
 
     @classmethod
     def of(cls, project_folder, model_id: str) -> RunFolder:
-        return cls(models_dir(project_folder) / check_model_id(model_id))
+        """The folder of model ``model_id`` of a project: a folder of ``<project>/models/``, never a
+        path, nor a link leading elsewhere (ProjectError)."""
+        path = models_dir(project_folder) / check_model_id(model_id)
+        # The project resolved, ``models`` not: a models folder that is itself a link elsewhere is refused too.
+        root = Path(project_folder).resolve() / MODELS
+        if (path.is_symlink() or root.is_symlink()) and _real_parent(path) != root:
+            raise ProjectError(f"The model folder {path} leads to {_target(path)} (through a link), outside the "
+                               "project's models folder. AV Studio loads and trains only models kept inside the "
+                               "project: copy the model's folder into models/ instead of linking it.", path=str(path))
+        return cls(path)
 
     @property
     def model_id(self) -> str:
@@ -110,17 +154,36 @@ class RunFolder:
         """The newest complete checkpoint named by latest.json, or None. A name that is not one of
         this run's checkpoint folders (a path, "..", a link elsewhere) counts as none."""
         try:
-            name = json.loads(self.latest_file.read_text())["checkpoint"]
-        except (OSError, ValueError, KeyError, TypeError):
+            return self.latest_checked()
+        except UserError:
             return None
+
+    def latest_checked(self) -> Path:
+        """The newest complete checkpoint named by latest.json; a UserError saying why there is none."""
+        if not self.latest_file.exists() and not self.latest_file.is_symlink():
+            raise ProjectError(f"The model {self.model_id} has no complete checkpoint ({self.latest_file} is missing): "
+                               "train it (again).", path=str(self.path))
+        if self.latest_file.is_symlink() and not inside(self.latest_file, self.path):
+            raise ProjectError(f"{self.latest_file} is a link to {_target(self.latest_file)}, outside its model's "
+                               "folder: AV Studio reads only models kept inside the project.",
+                               path=str(self.latest_file))
+        doc = read_json(self.latest_file, "latest.json file", LATEST_LIMIT)
+        name = doc.get("checkpoint") if isinstance(doc, dict) else None
         if not isinstance(name, str) or not _CHECKPOINT.fullmatch(name):
-            return None
-        path = self.path / name
-        try:
-            inside = path.resolve().parent == self.path.resolve()
-        except OSError:
-            return None
-        return path if inside and (path / CONFIG).is_file() else None
+            raise ProjectError(f"{self.latest_file} names {excerpt(repr(name))}, not one of this model's checkpoints "
+                               "(ckpt-NNNNNNNN): the file was altered.", path=str(self.latest_file))
+        return self.checkpoint_named(name)
+
+    def checkpoint_named(self, checkpoint: str | Path) -> Path:
+        """The checkpoint folder ``checkpoint`` (its name, or its path) of this model: never a folder
+        elsewhere, whatever links or ".." the name holds (ProjectError)."""
+        given = Path(checkpoint)
+        path = self.path / given.name
+        if (not _CHECKPOINT.fullmatch(given.name) or (given.name != str(checkpoint) and not _resolves_to(given, path))
+                or not inside(path, self.path)):
+            raise ProjectError(f"{excerpt(str(checkpoint), 200)} is not a checkpoint of the model {self.model_id} "
+                               f"(a folder ckpt-NNNNNNNN in {self.path}).", path=str(self.path))
+        return check_checkpoint_files(path)
 
     def latest_config(self) -> dict | None:
         """The config of the newest checkpoint (None when there is none or it is unreadable)."""
@@ -128,10 +191,43 @@ class RunFolder:
         if ckpt is None:
             return None
         try:
-            doc = json.loads((ckpt / CONFIG).read_text())
-            return doc["config"] if isinstance(doc.get("config"), dict) else None
-        except (OSError, ValueError, KeyError, AttributeError):
+            doc = read_json(ckpt / CONFIG, "model config", CONFIG_LIMIT)
+        except UserError:
             return None
+        return doc["config"] if isinstance(doc, dict) and isinstance(doc.get("config"), dict) else None
+
+
+def check_checkpoint_files(path: Path) -> Path:
+    """``path``, a checkpoint folder whose files are its own: a config.json or weights file that is a
+    link out of it is refused (ProjectError), and so is a folder without a config."""
+    for name in (CONFIG, WEIGHTS):
+        if (path / name).is_symlink() and not inside(path / name, path):
+            raise ProjectError(f"{path / name} is a link to {_target(path / name)}, outside its checkpoint: "
+                               "AV Studio reads only checkpoints kept inside the project.", path=str(path / name))
+    if not (path / CONFIG).is_file():
+        raise ProjectError(f"The checkpoint {path} is incomplete (no {CONFIG}).", path=str(path))
+    return path
+
+
+def _resolves_to(path: Path, expected: Path) -> bool:
+    try:
+        return path.resolve() == expected.resolve()
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL
+        return False
+
+
+def _real_parent(path: Path) -> Path | None:
+    try:
+        return path.resolve().parent
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL
+        return None
+
+
+def _target(link: Path) -> str:
+    try:
+        return str(link.resolve())
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL
+        return "a loop of links"
 
 
 @dataclass(frozen=True)
@@ -166,3 +262,30 @@ def list_models(project_folder, kind: str | None = None) -> list[ModelRef]:
 
 def model_ids(project_folder, kind: str | None = None) -> list[str]:
     return [m.id for m in list_models(project_folder, kind)]
+
+
+def noun(kind: str) -> str:
+    """"a voice model", …: a kind in words."""
+    return NOUNS.get(kind, f"a model of kind {kind!r}")
+
+
+def listing(project_folder, kind: str) -> str:
+    """Which models of ``kind`` the project has: what to give instead of a wrong one."""
+    ids = model_ids(project_folder, kind)
+    plural = noun(kind).split(" ", 1)[1] + "s"
+    if not ids:
+        return f"The project has no {plural[:-1]} yet: train one first."
+    shown = ", ".join(ids[:12]) + (f" and {len(ids) - 12} more" if len(ids) > 12 else "")
+    return f"The project's {plural}: {shown}."
+
+
+def train_hint(project_folder, kind: str) -> str | None:
+    """The action that trains a model of ``kind``, when the project has none (else no hint)."""
+    return None if model_ids(project_folder, kind) else TRAIN_ACTIONS.get(kind)
+
+
+def wrong_kind(project_folder, model_id: str, found: str, wanted: str, note: str = "") -> UserError:
+    """The error for model ``model_id``, of kind ``found``, given where one of kind ``wanted`` is needed:
+    both kinds named, and the project's models of the wanted kind."""
+    return UserError(f"{model_id} is {noun(found)}, not {noun(wanted)}. {listing(project_folder, wanted)}"
+                     + (f" {note}" if note else ""), hint=train_hint(project_folder, wanted))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import traceback
 from typing import Any, Callable
 
 from avstudio.core.errors import Cancelled
@@ -33,16 +34,20 @@ class ThreadRunner:
 
     @staticmethod
     def _run(handle: JobHandle, job, args, kwargs) -> None:
+        gen = None
         try:
             gen = job(*args, **kwargs)
             if not inspect.isgenerator(gen):
                 handle._finish(JobState.DONE, result=gen)
                 return
             result = drive(gen, handle._report, handle._cancel)
-        except Cancelled:
-            handle._finish(JobState.CANCELLED)
         except BaseException as exc:  # noqa: BLE001 - a job must never kill the app
-            if handle.cancel_requested:
+            # Free what the failed job held (its frames' tensors, networks, open files) before the
+            # waiter hears of it: a command exits as soon as it does, and native destructors running
+            # in a daemon thread during interpreter shutdown abort the process (exit 134).
+            traceback.clear_frames(exc.__traceback__)
+            gen = None
+            if isinstance(exc, Cancelled) or handle.cancel_requested:
                 handle._finish(JobState.CANCELLED)
             else:
                 handle._fail_from_exception(exc)

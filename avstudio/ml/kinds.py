@@ -29,26 +29,26 @@ class ModelKind:
 
 MODEL_KINDS: dict[str, ModelKind] = {
     models.MOTION: ModelKind(
-        models.MOTION, "a motion-transfer model", "avstudio.ml.motion.train:train",
+        models.MOTION, models.NOUNS[models.MOTION], "avstudio.ml.motion.train:train",
         "avstudio.ml.motion.evaluate:evaluate", MOTION_PRESETS, "preview",
         "preview: 128 px, minutes on a CPU · standard: 256 px + temporal · "
         "hd: pix2pixHD 512 px + temporal + face stage (needs a GPU)", "image"),
     models.VOICE: ModelKind(
-        models.VOICE, "a voice model", "avstudio.ml.voice.train:train_voice",
+        models.VOICE, models.NOUNS[models.VOICE], "avstudio.ml.voice.train:train_voice",
         "avstudio.ml.voice.evaluate:evaluate_voice", VC_PRESETS, "vc-preview",
         "vc-preview: a quarter of the channels, a CPU-bounded run · vc: CycleGAN-VC2 as published (days on a GPU)",
         "audio"),
     models.LIPSYNC: ModelKind(
-        models.LIPSYNC, "a face renderer", "avstudio.ml.lipsync.train:train_face",
+        models.LIPSYNC, models.NOUNS[models.LIPSYNC], "avstudio.ml.lipsync.train:train_face",
         "avstudio.ml.lipsync.evaluate:evaluate_face", FACE_PRESETS, "face-128",
         "face-128: 128 px, about 15 minutes on a CPU · face-256: two-scale and temporal discriminators, for a GPU",
         "image"),
     models.MOUTH: ModelKind(
-        models.MOUTH, "a speech → mouth model", "avstudio.ml.lipsync.mouth_train:train_mouth",
+        models.MOUTH, models.NOUNS[models.MOUTH], "avstudio.ml.lipsync.mouth_train:train_mouth",
         "avstudio.ml.lipsync.mouth_eval:evaluate_mouth", MOUTH_PRESETS, "mouth-cpu",
         "mouth-cpu: a small temporal network on the target's own speech, minutes on a CPU", "image"),
     models.EXPERT: ModelKind(
-        models.EXPERT, "a lip-sync expert", "avstudio.ml.lipsync.expert_train:train_expert",
+        models.EXPERT, models.NOUNS[models.EXPERT], "avstudio.ml.lipsync.expert_train:train_expert",
         "avstudio.ml.lipsync.expert_train:evaluate_expert", EXPERT_PRESETS, "expert-cpu",
         "expert-cpu: sound vs mouth landmarks, minutes on a CPU", "image"),
 }

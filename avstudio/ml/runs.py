@@ -22,9 +22,12 @@ from typing import Callable, Iterator, Protocol
 import torch
 
 from avstudio.core import models
+from avstudio.core.atomic import atomic_write_bytes, remove_temp_files
 from avstudio.core.errors import UserError
+from avstudio.core.files import user_os_error
 from avstudio.core.progress import Progress
 from avstudio.ml import checkpoint as ck
+from avstudio.ml import schema
 
 
 def lr_at(cfg: dict, step: int, base: float) -> float:
@@ -72,15 +75,24 @@ class Run:
 
 
 def open_run(project_path: str, model_id: str | None, resume: bool, preset: str, steps: int | None, seed: int,
-             new_config: Callable[[], dict]) -> Run:
-    """A new model (``new_config()``; a new time-stamped name unless given), or the newest checkpoint
-    of ``model_id`` to resume (``steps``, when given, is the new total)."""
+             new_config: Callable[[], dict], kind: str, nets: Callable[[dict], dict]) -> Run:
+    """A new model of ``kind`` (``new_config()``; a new time-stamped name unless given), or the newest
+    checkpoint of ``model_id`` to resume (``steps``, when given, is the new total; ``nets``: the kind's
+    ``checkpoint_nets``, what the checkpoint's weights must fit). Either config is checked against its
+    kind's ranges (ml/schema.py) before anything is built from it."""
     root = models.models_dir(project_path)
+    schema.check_seed(seed)
+    if steps is not None:
+        schema.check_steps(steps)
     if resume:
-        doc, tensors, cfg = ck.resume_run(root, model_id, preset, steps)
+        doc, tensors, cfg = ck.resume_run(project_path, model_id, kind, nets, preset, steps)
+        if doc["step"] > cfg["steps"]:
+            raise UserError(f"The model {model_id} is at step {doc['step']} already: to go on, give a total number of "
+                            f"steps above it (not {cfg['steps']}).")
         return Run(models.RunFolder.of(project_path, model_id), cfg, int(doc.get("seed", seed)), int(doc["step"]),
                    doc, tensors)
     cfg = new_config()
+    schema.check_config(cfg, f"The settings of the new {preset} model")
     folder = models.RunFolder.of(project_path, model_id or models.new_model_id())
     ck.check_new_model(root, folder.model_id)
     return Run(folder, cfg, seed)
@@ -120,7 +132,7 @@ def restore_one_net(run: Run, net: torch.nn.Module, opt: torch.optim.Optimizer) 
     """Put a resumed run's network and optimizer back (written by :func:`one_net_state`)."""
     ck.load_module("net", net, run.tensors, run.doc["path"])
     sub = {k[4:]: v for k, v in run.tensors.items() if k.startswith("opt/")}
-    ck.load_optimizer_state(opt, sub, run.doc["optim"])
+    ck.load_optimizer_state(opt, sub, run.doc["optim"], run.doc["path"])
 
 
 def write_picture_sample(folder: models.RunFolder, done: int, rgb) -> dict:
@@ -128,9 +140,25 @@ def write_picture_sample(folder: models.RunFolder, done: int, rgb) -> dict:
     import cv2
 
     path = folder.sample_file(done, ".png")
-    path.parent.mkdir(exist_ok=True)
-    cv2.imwrite(str(path), rgb[..., ::-1])
+    ok, png = cv2.imencode(".png", rgb[..., ::-1])
+    if not ok:
+        raise UserError(f"Could not encode the sample of step {done} as a PNG.")
+    with disk_writes(path, folder):
+        path.parent.mkdir(exist_ok=True)
+        # Whole or not at all (a monitor in another process reads it); an OSError says why (cv2.imwrite only
+        # returns False).
+        atomic_write_bytes(path, png.tobytes())
     return {"sample": str(path)}
+
+
+@contextlib.contextmanager
+def disk_writes(path, folder: models.RunFolder):
+    """A training file's write failing (a full disk, a read-only folder) as a message: the previous
+    checkpoint stays, and the run can resume from it."""
+    try:
+        yield
+    except OSError as exc:
+        raise user_os_error(exc, "write", path, after="Training stopped. " + ck.kept_checkpoint(folder)) from exc
 
 
 def _save(run: Run, steps: Steps, done: int):
@@ -144,9 +172,11 @@ def train_loop(run: Run, steps: Steps, handle=None, rank: int = 0) -> Iterator[P
     writes files and reports. Returns {"model_id", "checkpoint", "step", "stopped", "warnings"}."""
     cfg, total, folder = run.cfg, steps.total, run.folder
     if rank == 0:
-        folder.path.mkdir(parents=True, exist_ok=True)
-        if not run.resumed and folder.losses_file.exists():
-            folder.losses_file.unlink()
+        with disk_writes(folder.path, folder):
+            folder.path.mkdir(parents=True, exist_ok=True)
+            remove_temp_files(folder.path)  # a checkpoint half-written when a run was killed
+            if not run.resumed and folder.losses_file.exists():
+                folder.losses_file.unlink()
     result = {"model_id": run.model_id, "checkpoint": None, "step": total, "stopped": False, "warnings": steps.notes}
     for note in steps.notes:
         yield Progress(run.start, total, note)
@@ -165,11 +195,12 @@ def train_loop(run: Run, steps: Steps, handle=None, rank: int = 0) -> Iterator[P
             if rank != 0:
                 continue
             rate = (done - run.start) / max(1e-9, time.monotonic() - t0)
-            with open(folder.losses_file, "a") as f:
+            with disk_writes(folder.losses_file, folder), open(folder.losses_file, "a") as f:
                 f.write(json.dumps({"step": done, **losses}) + "\n")
             info, preview = {"step": done, "losses": losses, "it_s": rate}, None
             if done % cfg["sample_every"] == 0 or done == total:
-                sample, preview = steps.sample(done, folder)
+                with disk_writes(folder.samples_dir, folder):
+                    sample, preview = steps.sample(done, folder)
                 info.update(sample)
             yield Progress(done, total, steps.describe(done, losses, rate), preview=preview, data=info)
             if done % every == 0 and done < total:

@@ -38,6 +38,11 @@ class SyncExpert(nn.Module):
         return (self.embed_audio(mel) * self.embed_mouth(mouth)).sum(-1)
 
 
+def checkpoint_nets(doc: dict) -> dict:
+    """The network a lip-sync expert's checkpoint holds (ml/checkpoint.check_fits)."""
+    return {"net": lambda: SyncExpert(int(doc.get("points", 29)))}
+
+
 def windows(offsets: np.ndarray) -> np.ndarray:
     """(n, WINDOW, P, 2): the mouth around each frame (edges repeated)."""
     n = len(offsets)

@@ -89,19 +89,14 @@ def train_expert(project_path: str, preset: str = "expert-cpu", steps: int | Non
     project = load_project(project_path)
     dev = resolve_device(device)
     yield Progress(0, None, "Reading the target's speech and mouth")
-    run = runs.open_run(project_path, model_id, resume, preset, steps, seed, lambda: expert_config(preset, steps=steps))
+    run = runs.open_run(project_path, model_id, resume, preset, steps, seed, lambda: expert_config(preset, steps=steps),
+                        models.EXPERT, ex.checkpoint_nets)
     mel, off, usable, train, _ = _data(project, run.cfg)
     return (yield from runs.train_loop(run, ExpertSteps(run, mel, off, usable, train, dev), handle))
 
 
 def load_expert(project_path: str, model_id: str, checkpoint: str | None = None) -> tuple[ex.SyncExpert, dict]:
-    run = models.RunFolder.of(project_path, model_id)
-    cfg = run.latest_config()
-    if cfg is None:
-        raise UserError(f"The project has no trained model named {model_id}.", hint="train_expert")
-    if models.model_kind(cfg) != models.EXPERT:
-        raise UserError(f"{model_id} is a {models.model_kind(cfg)} model, not a lip-sync expert.")
-    doc, tensors = ck.load_checkpoint(checkpoint or run.path)
+    doc, tensors = ck.load_model(project_path, model_id, models.EXPERT, ex.checkpoint_nets, checkpoint)
     net = ex.SyncExpert(int(doc.get("points", 29)))
     ck.load_module("net", net, tensors, doc["path"])
     net.eval()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 
-from avstudio.core.errors import UserError
 
 
 class LearnedPainter:
@@ -22,18 +21,9 @@ class LearnedPainter:
              rows: np.ndarray | None = None):
         """A model's painter; ``rows`` of ``faces`` are what its references are retrieved from (default:
         every usable frame; scoring passes the training rows)."""
-        from avstudio.core.models import RunFolder, model_kind
-        from avstudio.ml import checkpoint as ck
-        from avstudio.ml.device import resolve_device
-        from avstudio.ml.lipsync.train import FaceTrainer
+        from avstudio.ml.lipsync.train import load_face_trainer
 
-        doc, tensors = ck.load_checkpoint(checkpoint or RunFolder.of(project_path, model_id).path)
-        cfg = doc["config"]
-        if model_kind(cfg) != "lipsync":
-            raise UserError(f"{model_id} is a {model_kind(cfg)} model, not a face renderer: choose a lip-sync model.")
-        trainer = FaceTrainer(cfg, resolve_device(device))
-        trainer.load(tensors, doc.get("optim", {}), doc["path"], optimizers=False)
-        trainer.G.eval()
+        doc, trainer = load_face_trainer(project_path, model_id, device, checkpoint)
         from avstudio.ml.lipsync.retrieval import Retrieval
         retrieval = Retrieval(faces, np.arange(len(faces.frames)) if rows is None else rows)
         from avstudio.ml.lipsync.cache import painter_key

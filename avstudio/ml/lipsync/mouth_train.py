@@ -33,6 +33,11 @@ def build(cfg: dict, n_visemes: int) -> MouthNet:
     return MouthNet(visemes=n_visemes, hidden=int(cfg["hidden"]), k=int(cfg["k"]), kernel=int(cfg["kernel"]))
 
 
+def checkpoint_nets(doc: dict) -> dict:
+    """The network a speech → mouth checkpoint holds (ml/checkpoint.check_fits)."""
+    return {"net": lambda: build(doc["config"], int(doc.get("visemes", 15)))}
+
+
 def training_data(project, cfg: dict) -> tuple[MouthData, MouthBasis, np.ndarray]:
     """The target's frames before its held-out block, as sequences; the PCA basis of its mouth."""
     mouth = clip_mouth(project, roles.TARGET)
@@ -111,7 +116,8 @@ def train_mouth(project_path: str, preset: str = "mouth-cpu", steps: int | None 
     project = load_project(project_path)
     dev = resolve_device(device)
     yield Progress(0, None, "Reading the target's speech and mouth")
-    run = runs.open_run(project_path, model_id, resume, preset, steps, seed, lambda: mouth_config(preset, steps=steps))
+    run = runs.open_run(project_path, model_id, resume, preset, steps, seed, lambda: mouth_config(preset, steps=steps),
+                        models.MOUTH, checkpoint_nets)
     data, basis, _ = training_data(project, run.cfg)
     return (yield from runs.train_loop(run, MouthSteps(run, data, basis, dev), handle))
 
@@ -121,22 +127,19 @@ class MouthModel:
 
     def __init__(self, cfg: dict, tensors: dict, where: str, visemes: int, doc: dict | None = None):
         self.cfg, self.doc = cfg, doc or {}
+        mean, comp = tensors.get("basis/mean"), tensors.get("basis/components")
+        if mean is None or comp is None or mean.dim() != 1 or tuple(comp.shape) != (int(cfg["k"]), mean.shape[0]) \
+                or mean.shape[0] % 2 or not (mean.is_floating_point() and comp.is_floating_point()):
+            raise UserError(f"The speech → mouth model in {where} is damaged (its mouth basis is missing or has the "
+                            "wrong shape).", path=where)
         self.net = build(cfg, visemes)
         ck.load_module("net", self.net, tensors, where)
         self.net.eval()
-        self.mean, self.comp = tensors["basis/mean"].float(), tensors["basis/components"].float()
-        if self.comp.shape != (int(cfg["k"]), self.mean.shape[0]):
-            raise UserError(f"The speech → mouth model in {where} is damaged (its mouth basis has the wrong shape).")
+        self.mean, self.comp = mean.float(), comp.float()
 
     @classmethod
     def load(cls, project_path: str, model_id: str, checkpoint: str | None = None) -> MouthModel:
-        run = models.RunFolder.of(project_path, model_id)
-        cfg = run.latest_config()
-        if cfg is None:
-            raise UserError(f"The project has no trained model named {model_id}.", hint="train_mouth")
-        if models.model_kind(cfg) != models.MOUTH:
-            raise UserError(f"{model_id} is a {models.model_kind(cfg)} model, not a speech → mouth model.")
-        doc, tensors = ck.load_checkpoint(checkpoint or run.path)
+        doc, tensors = ck.load_model(project_path, model_id, models.MOUTH, checkpoint_nets, checkpoint)
         return cls(doc["config"], tensors, doc["path"], int(doc.get("visemes", 15)), doc)
 
     @torch.no_grad()

@@ -21,6 +21,7 @@ from avstudio.core.atomic import atomic_folder
 from avstudio.core.errors import UserError
 from avstudio.core.progress import Progress
 from avstudio.core.project import Project
+from avstudio.ml.arrays import disk_array, prepared_on_disk
 from avstudio.ml.lipsync.crop import crop_boxes, crop_matrix, to_crop, warp
 
 HELDOUT = 0.15
@@ -104,7 +105,8 @@ def load_target(project: Project, min_seconds: float = MIN_SECONDS, size: int | 
     frontal = project.require_track(roles.TARGET, layers.FRONTAL)
     if not (cache / "meta.json").is_file():
         yield Progress(0, len(usable), "Preparing the target's faces")
-        yield from _write(cache, path, usable, boxes, size)
+        with prepared_on_disk(cache):
+            yield from _write(cache, path, usable, boxes, size)
     from avstudio.analysis.face.analyse import FACE68
 
     lm = np.stack([to_crop(face.points[f, list(FACE68)], crop_matrix(boxes[f], size)) for f in usable])
@@ -118,7 +120,7 @@ def _write(cache: Path, path, usable: np.ndarray, boxes: np.ndarray, size: int) 
     from avstudio.media.video import VideoSource
 
     with atomic_folder(cache) as tmp:
-        crops = np.lib.format.open_memmap(tmp / "crops.npy", "w+", np.uint8, (len(usable), size, size, 3))
+        crops = disk_array(tmp / "crops.npy", np.uint8, (len(usable), size, size, 3), cache)
         want = {int(f): r for r, f in enumerate(usable)}
         vs = VideoSource(path, prefetch=0, cache_mb=0)
         try:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from avstudio.core.errors import UserError
+from avstudio.core.models import LIPSYNC
 from avstudio.core.progress import Progress
 from avstudio.core.store import load_project
 from avstudio.ml import checkpoint as ck
@@ -38,6 +39,11 @@ def build(cfg: dict) -> tuple[torch.nn.Module, torch.nn.Module]:
     init_weights(g)
     init_weights(d)
     return g, d
+
+
+def checkpoint_nets(doc: dict) -> dict:
+    """The networks a face renderer's checkpoint holds, by prefix (ml/checkpoint.check_fits)."""
+    return {"G": lambda: build(doc["config"])[0], "D": lambda: build(doc["config"])[1]}
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -126,7 +132,17 @@ class FaceTrainer:
         if optimizers:
             for name, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
                 sub = {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + "/")}
-                ck.load_optimizer_state(opt, sub, meta[name])
+                ck.load_optimizer_state(opt, sub, meta.get(name), where)
+
+
+def load_face_trainer(project_path: str, model_id: str, device: str = "auto", checkpoint: str | None = None):
+    """(checkpoint document, FaceTrainer ready to paint) of a face renderer's newest checkpoint (or
+    ``checkpoint``, one of its own)."""
+    doc, tensors = ck.load_model(project_path, model_id, LIPSYNC, checkpoint_nets, checkpoint)
+    trainer = FaceTrainer(doc["config"], resolve_device(device))
+    trainer.load(tensors, doc.get("optim", {}), doc["path"], optimizers=False)
+    trainer.G.eval()
+    return doc, trainer
 
 
 def _halves(out):
@@ -198,7 +214,8 @@ def train_face(project_path: str, preset: str = "face-128", steps: int | None = 
     faces = yield from load_target(project, TRAIN_MIN_SECONDS)
     if len(faces.train_rows) < 2:
         raise UserError("Too few target frames to train on.")
-    run = runs.open_run(project_path, model_id, resume, preset, steps, seed, lambda: _new_config(preset, steps, faces))
+    run = runs.open_run(project_path, model_id, resume, preset, steps, seed, lambda: _new_config(preset, steps, faces),
+                        LIPSYNC, checkpoint_nets)
     if int(run.cfg.get("crop_size", faces.size)) != faces.size:
         faces = yield from load_target(project, TRAIN_MIN_SECONDS, int(run.cfg["crop_size"]))
     with runs.gpu_memory(f"Out of GPU memory with the '{run.cfg['preset']}' preset."):

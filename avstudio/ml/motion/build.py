@@ -50,6 +50,15 @@ def build_discriminator(cfg: dict) -> nn.Module:
     return d
 
 
+def checkpoint_nets(doc: dict) -> dict:
+    """The networks a motion checkpoint holds, by prefix: how to build each (ml/checkpoint.check_fits)."""
+    cfg = doc["config"]
+    nets = {"G": lambda: build_generator(cfg), "D": lambda: build_discriminator(cfg)}
+    if cfg.get("face"):
+        nets.update({"FG": lambda: build_face(cfg)[0], "FD": lambda: build_face(cfg)[1]})
+    return nets
+
+
 def build_face(cfg: dict) -> tuple[nn.Module, nn.Module]:
     import math
 

@@ -23,6 +23,7 @@ from avstudio.core.errors import UserError
 from avstudio.core.progress import Progress
 from avstudio.core.project import Project
 from avstudio.core.tracks import Flag
+from avstudio.ml.arrays import disk_array, prepared_on_disk
 from avstudio.ml.motion.stage import Stage, crop, fit_stage
 
 MIN_FRAMES = 20
@@ -148,7 +149,8 @@ def build_dataset(project: Project, size: int, stage: dict | None = None, follow
                      f"follows them, the rest comes from the background")
     if not (cache / "meta.json").is_file():
         yield Progress(0, len(usable), "Preparing training data" + (f" ({'; '.join(notes)})" if notes else ""))
-        yield from _write_cache(cache, src)
+        with prepared_on_disk(cache):
+            yield from _write_cache(cache, src)
     return _read_cache(cache, src, key)
 
 
@@ -160,11 +162,10 @@ def _write_cache(cache: Path, src: _Source) -> Iterator[Progress]:
     size, st, usable = src.size, src.stage, src.usable
     sw, sh = st.stage_size
     with atomic_folder(cache) as tmp:
-        frames = np.lib.format.open_memmap(tmp / "frames.npy", "w+", np.uint8, (len(usable), size, size, 3))
-        poses = np.lib.format.open_memmap(tmp / "poses.npy", "w+", np.uint8, (len(usable), size, size, 3))
+        frames = disk_array(tmp / "frames.npy", np.uint8, (len(usable), size, size, 3), cache)
+        poses = disk_array(tmp / "poses.npy", np.uint8, (len(usable), size, size, 3), cache)
         # A static stage is the window itself: no second copy of the frames.
-        staged = np.lib.format.open_memmap(tmp / "stage.npy", "w+", np.uint8, (len(usable), sh, sw, 3)) \
-            if st.moving else None
+        staged = disk_array(tmp / "stage.npy", np.uint8, (len(usable), sh, sw, 3), cache) if st.moving else None
         n_train = len(usable) - held_count(len(usable))
         bg_rows = set(np.linspace(0, n_train - 1, min(BACKGROUND_FRAMES, n_train)).astype(int).tolist())
         bg_size = background_size(src.src_size)

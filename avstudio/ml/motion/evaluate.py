@@ -18,12 +18,13 @@ import numpy as np
 import torch
 
 from avstudio.core.atomic import atomic_write_json
-from avstudio.core.models import RunFolder
+from avstudio.core.models import MOTION
 from avstudio.core.progress import Progress
 from avstudio.core.skeletons import map_points
 from avstudio.core.store import load_project
 from avstudio.core.tracks import Flag
 from avstudio.ml import checkpoint as ck
+from avstudio.ml.motion.build import checkpoint_nets
 from avstudio.ml.motion.data import build_dataset, to_images, to_tensor
 from avstudio.ml.device import autocast, resolve_device, to_device
 from avstudio.ml.motion.nets.plate import PlateComposite
@@ -35,7 +36,7 @@ POSE_UPSCALE = 4.0  # generated frames are small (128 px): enlarge before detect
 
 def load_generator(project_path: str, model_id: str, device, checkpoint: str | None = None):
     """The generator of a model's latest checkpoint (or of ``checkpoint``, a folder of that model)."""
-    doc, tensors = ck.load_checkpoint(checkpoint or RunFolder.of(project_path, model_id).path)
+    doc, tensors = ck.load_model(project_path, model_id, MOTION, checkpoint_nets, checkpoint)
     trainer = Trainer(doc["config"], device)
     trainer.load(tensors, doc.get("optim", {}), doc["path"], optimizers=False)
     trainer.G.eval()

@@ -17,11 +17,12 @@ import torch
 import torch.nn.functional as F
 
 from avstudio.core.errors import UserError
+from avstudio.core.models import MOTION
 from avstudio.core.progress import Progress
 from avstudio.core.store import load_project
 from avstudio.ml import checkpoint as ck
 from avstudio.ml import runs
-from avstudio.ml.motion.build import build_discriminator, build_face, build_generator
+from avstudio.ml.motion.build import build_discriminator, build_face, build_generator, checkpoint_nets
 from avstudio.ml.motion.data import build_dataset, to_images, to_tensor
 from avstudio.ml.device import autocast, prepare_module, resolve_device, to_device
 from avstudio.ml.losses import VGGLoss, feature_matching, lsgan
@@ -216,7 +217,7 @@ class Trainer:
         if optimizers:
             for name, opt in opts:
                 sub = {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + "/")}
-                ck.load_optimizer_state(opt, sub, meta[name])
+                ck.load_optimizer_state(opt, sub, meta.get(name), where)
 
 
 def _augment(images: list[np.ndarray], rng: np.random.Generator, scale: float, shift: float) -> list[np.ndarray]:
@@ -348,7 +349,8 @@ def train(project_path: str, preset: str = "preview", steps: int | None = None, 
     if dev.type == "cuda" and world > 1:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(dev)
-    run = runs.open_run(project_path, model_id, resume, preset, steps, seed, lambda: _new_config(preset, steps, augment))
+    run = runs.open_run(project_path, model_id, resume, preset, steps, seed,
+                        lambda: _new_config(preset, steps, augment), MOTION, checkpoint_nets)
     if world > 1 and rank != 0:
         torch.distributed.barrier()  # rank 0 builds the cached dataset first
     # A resumed run keeps the stage it was trained on (older models: the whole frame).

@@ -13,11 +13,11 @@ import torch
 from avstudio.analysis.voice import world
 from avstudio.retarget.pitch import convert_f0
 from avstudio.core.errors import UserError
-from avstudio.core.models import VOICE, RunFolder, model_kind
+from avstudio.core.models import VOICE
 from avstudio.core.progress import Progress
 from avstudio.ml import checkpoint as ck
 from avstudio.ml.device import autocast, resolve_device
-from avstudio.ml.voice.nets import Generator212
+from avstudio.ml.voice.nets import Generator212, checkpoint_nets
 
 CHUNK = 2048     # frames per generator call (10 s); longer audio is converted in overlapping chunks
 OVERLAP = 64
@@ -27,10 +27,8 @@ def load_voice_model(project_path: str | Path, model_id: str, device, reverse: b
                      checkpoint: str | None = None):
     """(checkpoint document, generator) of a voice model's newest checkpoint (or ``checkpoint``);
     ``reverse`` gives target → source."""
-    doc, tensors = ck.load_checkpoint(checkpoint or RunFolder.of(project_path, model_id).path)
+    doc, tensors = ck.load_model(project_path, model_id, VOICE, checkpoint_nets, checkpoint)
     cfg = doc["config"]
-    if model_kind(cfg) != VOICE:
-        raise UserError(f"Model {model_id} is not a voice model (it is a '{cfg.get('preset')}' motion model).")
     g = Generator212(cfg["n_mcep"], cfg["width"])
     name = "G_BA" if reverse else "G_AB"
     ck.load_module(name, g, tensors, doc["path"])
@@ -118,8 +116,8 @@ def convert_file(project_path: str, model_id: str, path: str, out: str, device: 
     from avstudio.analysis.voice.speech import load_speech
     from avstudio.media.audio import Audio, write_audio
 
-    doc, _ = ck.load_checkpoint(RunFolder.of(project_path, model_id).path)
-    fs = int(doc["config"].get("sample_rate", 16000))
+    doc = ck.read_model(project_path, model_id, VOICE)
+    fs = int(doc["config"]["sample_rate"])
     speech = load_speech(path, fs)
     w = yield from world.analyze(speech.samples, fs, doc["config"].get("f0_method", "harvest"))
     conv = yield from convert_arrays(project_path, model_id, w.f0, world.encode_sp(w.sp, fs, doc["config"]["n_mcep"]),

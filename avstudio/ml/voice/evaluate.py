@@ -20,7 +20,7 @@ from avstudio.analysis.voice.speech import load_speech, speech_files
 from avstudio.analysis.metrics.voice import f0_errors, log_f0_report, mcd
 from avstudio.core.atomic import atomic_write_json
 from avstudio.core.errors import UserError
-from avstudio.core.models import VOICE, RunFolder, model_kind
+from avstudio.core.models import VOICE
 from avstudio.core.progress import Progress
 from avstudio.ml import checkpoint as ck
 from avstudio.ml.voice.convert import convert_arrays
@@ -56,10 +56,8 @@ def evaluate_voice(project_path: str, model_id: str, source: str | None = None, 
     """Job: metrics of the model's latest checkpoint (or ``checkpoint``, a folder of that model).
     ``source``: a recording of the source speaker (default: the first training recording);
     ``reference``: the target speaker saying the same."""
-    doc, _ = ck.load_checkpoint(checkpoint or RunFolder.of(project_path, model_id).path)
+    doc = ck.read_model(project_path, model_id, VOICE, checkpoint)
     cfg = doc["config"]
-    if model_kind(cfg) != VOICE:
-        raise UserError(f"Model {model_id} is not a voice model.")
     fs, n_mcep, method = int(cfg["sample_rate"]), int(cfg["n_mcep"]), cfg.get("f0_method", "harvest")
     if source is None:
         first = doc.get("sources", {}).get("source", [])

@@ -83,3 +83,13 @@ class PatchDiscriminator2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+def checkpoint_nets(doc: dict) -> dict:
+    """The networks a voice checkpoint holds, by prefix (ml/checkpoint.check_fits): both generators,
+    and the discriminators of both speakers (CycleGAN-VC2's one-step and two-step adversarial losses)."""
+    cfg = doc["config"]
+    nets = {name: (lambda: Generator212(cfg["n_mcep"], cfg["width"])) for name in ("G_AB", "G_BA")}
+    nets.update({name: (lambda: PatchDiscriminator2d(cfg["n_mcep"], cfg["width"]))
+                 for name in ("D_A", "D_B", "D2_A", "D2_B")})
+    return nets

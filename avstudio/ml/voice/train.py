@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from avstudio.core.models import VOICE
 from avstudio.core.progress import Progress
 from avstudio.ml import checkpoint as ck
 from avstudio.ml import runs
@@ -27,7 +28,7 @@ from avstudio.ml.device import autocast, resolve_device
 from avstudio.ml.nets.blocks import init_weights
 from avstudio.ml.voice.data import FRAMES_PER_SECOND, Speaker, load_speaker, random_segment
 from avstudio.ml.voice.presets import vc_config
-from avstudio.ml.voice.nets import Generator212, PatchDiscriminator2d
+from avstudio.ml.voice.nets import Generator212, PatchDiscriminator2d, checkpoint_nets
 
 NETS = ("G_AB", "G_BA", "D_A", "D_B", "D2_A", "D2_B")  # A: source speaker, B: target speaker
 
@@ -92,7 +93,7 @@ class VCTrainer:
         if optimizers:
             for name, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
                 sub = {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + "/")}
-                ck.load_optimizer_state(opt, sub, meta[name])
+                ck.load_optimizer_state(opt, sub, meta.get(name), where)
 
 
 def _sample_audio(trainer: VCTrainer, src: Speaker, tgt: Speaker, fs: int, seconds: float = 4.0) -> np.ndarray:
@@ -159,7 +160,7 @@ def train_voice(project_path: str, source: list[str], target: list[str], preset:
     the target's, on the shared loop. Returns {"model_id", "checkpoint", "step", "stopped", "warnings"}."""
     dev = resolve_device(device)
     run = runs.open_run(project_path, model_id, resume, preset, steps, seed,
-                        lambda: vc_config(preset, steps=steps, f0_method=f0_method))
+                        lambda: vc_config(preset, steps=steps, f0_method=f0_method), VOICE, checkpoint_nets)
     if run.resumed:
         source, target = run.doc["sources"]["source"], run.doc["sources"]["target"]
     cfg = run.cfg
