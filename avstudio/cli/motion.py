@@ -9,13 +9,14 @@ from avstudio.core.errors import UserError
 def cmd_retarget(args) -> int:
     from avstudio.workflows.motion import retarget
 
+    from avstudio.retarget.body import check_override
+
     overrides = {}
     for item in args.set or []:
-        key, _, value = item.partition("=")
-        try:
-            overrides[key] = float(value)
-        except ValueError:
-            raise UserError(f"--set expects name=number, got {item!r}.") from None
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise UserError(f"--set expects SIDE.FIELD=NUMBER, got {item!r}.")
+        overrides[key] = check_override(key, value)
     project = load(args.project)
     run_operation(project, retarget, median=None if args.no_median else 7, overrides=overrides, quiet=True)
     r = project.settings["retarget"]

@@ -3,8 +3,6 @@ and F0 CSV interop — the headless twins of the editor's Voice menu."""
 
 from __future__ import annotations
 
-import shutil
-
 from avstudio.cli.common import add_quiet, add_training_options, run_operation, train_request
 from avstudio.core import roles
 from avstudio.core.errors import UserError
@@ -36,6 +34,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_convert(args) -> int:
+    from avstudio.media.audio import check_audio_output, load_audio, write_audio
     from avstudio.workflows.voice import convert, convert_file
 
     if args.input:
@@ -44,10 +43,12 @@ def cmd_convert(args) -> int:
         run_operation(args.project, convert_file, args.model, args.input, args.output, args.device, args.reverse,
                       quiet=args.quiet)
         return 0
+    if args.output:
+        check_audio_output(args.output)  # before the conversion, not after it
     wav = run_operation(args.project, convert, args.model, args.clip, args.device, args.reverse, quiet=args.quiet)[1]
     if args.output:
-        shutil.copyfile(wav, args.output)
-        print(f"Copied it to {args.output}")
+        write_audio(args.output, load_audio(wav))  # in the format the extension names
+        print(f"Wrote it to {args.output}")
     return 0
 
 
@@ -136,7 +137,7 @@ def register(sub) -> None:
     c.add_argument("--model", required=True)
     c.add_argument("--clip", default="source_voice", choices=ANALYSABLE)
     c.add_argument("--input", help="convert this recording to -o instead of the project's clip")
-    c.add_argument("-o", "--output")
+    c.add_argument("-o", "--output", help="write the converted voice here: .wav, .flac, .ogg (Vorbis) or .mp3")
     c.add_argument("--reverse", action="store_true", help="target → source")
     c.add_argument("--device", default="auto")
     add_quiet(c)

@@ -104,18 +104,20 @@ def excerpt(text: str, limit: int = 60) -> str:
 
 
 def check_output_path(path, what: str = "file", suffixes: tuple[str, ...] | None = None) -> Path:
-    """Refuse, before any work, an output path that cannot be written: its folder missing, a folder
-    or a device (/dev/null: a rename would replace it) in its place, a name too long, or (with
-    ``suffixes``, lower case with the dot) an extension no writer here handles."""
+    """Refuse, before any work, an output path that cannot be written: a file where its folder (or a
+    folder above) should be, a folder or a device (/dev/null: a rename would replace it) in its
+    place, a name too long, or (with ``suffixes``, lower case with the dot) an extension no writer
+    here handles. A missing folder is fine: atomic_output makes it."""
     path = Path(path)
-    folder = path.parent
     if suffixes is not None and path.suffix.lower() not in suffixes:
         raise UserError(f"Cannot write {path}: a {what} is written as {', '.join(suffixes)}; name it with one of "
                         "these extensions.", path=str(path))
     try:
-        if not folder.is_dir():
-            raise UserError(f"Cannot write {path}: the folder {folder} does not exist. Create it or choose "
-                            "another.", path=str(path))
+        above = path.absolute().parent
+        while not os.path.lexists(above) and above != above.parent:
+            above = above.parent
+        if not above.is_dir():
+            raise UserError(f"Cannot write {path}: {above} is a file, not a folder.", path=str(path))
         st = path.stat() if os.path.lexists(path) else None
     except OSError as exc:
         raise user_os_error(exc, "write", path) from exc
@@ -135,9 +137,13 @@ def atomic_output(path, what: str = "file"):
     """Write an output file (an export, a converted sound) that appears whole or not at all: yields a
     temporary path beside ``path`` with the same suffix (encoders pick the format from it); on
     success it is renamed over ``path``, on failure removed. Two writers of one path never see each
-    other's half-written file: the last one to finish wins."""
+    other's half-written file: the last one to finish wins. A missing folder is made."""
     path = check_output_path(path, what)
     folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise user_os_error(exc, "create the folder of", path) from exc
     tmp = folder / f"{TEMP_PREFIX}{uuid.uuid4().hex[:8]}-{path.name[-60:]}"
     try:
         yield tmp

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -45,13 +46,20 @@ def _holder(path: Path) -> str:
         return "another AV Studio process"
 
 
-class ProjectLock:
-    """The lock of one project folder, held by this process until :meth:`release`."""
+# The folders this process holds, by real path: [fd, holders]. A lock is one per process — a command
+# running two operations on a project takes it twice — and flock would refuse the second fd.
+_HELD: dict[str, list] = {}
+_HELD_LOCK = threading.Lock()
 
-    def __init__(self, folder: Path, fd: int | None, owner: str = ""):
+
+class ProjectLock:
+    """This process's hold on one project folder, until :meth:`release`."""
+
+    def __init__(self, folder: Path, fd: int | None, owner: str = "", key: str | None = None):
         self.folder = Path(folder)
         self.owner = owner
         self._fd = fd
+        self._key = key
 
     @property
     def held(self) -> bool:
@@ -67,7 +75,16 @@ class ProjectLock:
             return False
 
     def release(self) -> None:
-        if self._fd is not None:
+        if self._fd is None:
+            return
+        with _HELD_LOCK:
+            held = _HELD.get(self._key)
+            if held is not None:
+                held[1] -= 1
+                if held[1] > 0:
+                    self._fd = None
+                    return
+                del _HELD[self._key]
             try:
                 os.close(self._fd)  # closing drops the flock
             except OSError:
@@ -81,38 +98,54 @@ class ProjectLock:
         self.release()
 
 
-def acquire(folder, owner: str, *, wait_s: float = 0.0) -> ProjectLock:
-    """Lock ``folder`` for ``owner`` ("the editor", "avstudio pose import"); raise
-    ProjectLockedError naming the holder when another process has it (after ``wait_s`` seconds of
-    retrying: a save in another process takes milliseconds). A lock that cannot be taken for another
-    reason (no fcntl, a read-only folder) is returned not held."""
-    folder = Path(folder)
-    path = folder / LOCK_FILE
-    if fcntl is None or not folder.is_dir():
-        return ProjectLock(folder, None, owner)
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
-        return ProjectLock(folder, None, owner)
+def _flock(fd: int, folder: Path, wait_s: float) -> bool:
+    """Take the flock on ``fd`` (retrying ``wait_s`` seconds); False where the file system has none."""
     deadline = time.monotonic() + wait_s
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
+            return True
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                os.close(fd)
                 raise ProjectLockedError(
-                    f"The project {folder} is being changed by {_holder(path)}. Close it there, or wait for that "
-                    "command to finish, then try again; nothing was changed.", path=str(folder)) from None
+                    f"The project {folder} is being changed by {_holder(folder / LOCK_FILE)}. Close it there, or "
+                    "wait for that command to finish, then try again; nothing was changed.", path=str(folder)) from None
             time.sleep(0.05)
         except OSError:
+            return False
+
+
+def acquire(folder, owner: str, *, wait_s: float = 0.0) -> ProjectLock:
+    """Lock ``folder`` for ``owner`` ("the editor", "avstudio pose import"); raise
+    ProjectLockedError naming the holder when another process has it (after ``wait_s`` seconds of
+    retrying: a save in another process takes milliseconds). A folder this process holds already gets
+    one more holder. A lock that cannot be taken for another reason (no fcntl, a read-only folder) is
+    returned not held."""
+    folder = Path(folder)
+    if fcntl is None or not folder.is_dir():
+        return ProjectLock(folder, None, owner)
+    key = os.path.realpath(folder)
+    with _HELD_LOCK:  # one acquisition at a time in this process
+        if key in _HELD:
+            _HELD[key][1] += 1
+            return ProjectLock(folder, _HELD[key][0], owner, key)
+        try:
+            fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return ProjectLock(folder, None, owner)
+        try:
+            taken = _flock(fd, folder, wait_s)
+        except BaseException:
+            os.close(fd)
+            raise
+        if not taken:
             os.close(fd)
             return ProjectLock(folder, None, owner)
-    info = json.dumps({"owner": owner, "pid": os.getpid(), "since": time.time()}).encode("utf-8")
-    try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, info, 0)
-    except OSError:
-        pass  # the lock holds without its note
-    return ProjectLock(folder, fd, owner)
+        info = json.dumps({"owner": owner, "pid": os.getpid(), "since": time.time()}).encode("utf-8")
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, info, 0)
+        except OSError:
+            pass  # the lock holds without its note
+        _HELD[key] = [fd, 1]
+        return ProjectLock(folder, fd, owner, key)

@@ -66,12 +66,12 @@ class MediaRef:
     @property
     def fps(self) -> Fraction | None:
         """The video's exact frame rate (None: no video stream)."""
-        fps = self.probe.get("video", {}).get("fps")
+        fps = (self.probe.get("video") or {}).get("fps")
         return Fraction(int(fps[0]), int(fps[1])) if fps else None
 
     @property
     def frame_count(self) -> int:
-        return int(self.probe.get("video", {}).get("frame_count") or 0)
+        return int((self.probe.get("video") or {}).get("frame_count") or 0)
 
     @property
     def has_audio(self) -> bool:

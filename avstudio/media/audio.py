@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,8 @@ import av
 import numpy as np
 import soundfile as sf
 
-from avstudio.core.atomic import TEMP_PREFIX
 from avstudio.core.errors import MediaError
+from avstudio.core.files import atomic_output, check_output_path, user_os_error
 from avstudio.media.errors import check_readable, media_errors
 
 
@@ -85,19 +86,41 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None, *, mono:
     return Audio(data, rate, start or 0.0)
 
 
-def write_audio(path: str | os.PathLike, audio: Audio, subtype: str = "PCM_16") -> Path:
-    """Write WAV/FLAC atomically (by extension)."""
+# The sound files written (by extension), each with its encoding: what libsndfile writes of the
+# formats load_audio reads. 16-bit PCM is more than WORLD's or a GAN's output holds.
+AUDIO_OUTPUTS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
+                 ".oga": ("OGG", "VORBIS"), ".mp3": ("MP3", "MPEG_LAYER_III")}
+
+
+def check_audio_output(path: str | os.PathLike) -> Path:
+    """Refuse, before the work that makes a sound, a path it could not be written to (a format not
+    written here, a missing folder, a device)."""
+    return check_output_path(path, "sound file", tuple(AUDIO_OUTPUTS))
+
+
+def write_audio(path: str | os.PathLike, audio: Audio) -> Path:
+    """Write a sound file atomically, in the format its extension names (AUDIO_OUTPUTS). A missing
+    folder is made; an output that cannot be written is a UserError saying why."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f"{TEMP_PREFIX}{p.name}")
     try:
-        sf.write(str(tmp), np.clip(audio.samples, -1, 1), audio.sample_rate, subtype=subtype,
-                 format=p.suffix.lstrip(".").upper() or "WAV")
-        os.replace(tmp, p)
-    except (sf.LibsndfileError, OSError, ValueError) as exc:
-        tmp.unlink(missing_ok=True)
-        raise MediaError(f"Could not write {p}: {exc}.", path=str(p), details=repr(exc)) from exc
+        fmt, subtype = AUDIO_OUTPUTS[check_audio_output(p).suffix.lower()]
+        with atomic_output(p, "sound file") as tmp:
+            sf.write(str(tmp), np.clip(audio.samples, -1, 1), audio.sample_rate, subtype=subtype, format=fmt)
+    except (sf.LibsndfileError, ValueError) as exc:  # e.g. a rate the format cannot hold, a full disk
+        raise _write_failure(p, exc) from exc
     return p
+
+
+def _write_failure(p: Path, exc: Exception) -> MediaError:
+    """libsndfile reports a failed write as "System error" without the errno: a full disk, its usual
+    cause, is told by the free space left."""
+    try:
+        full = os.statvfs(p.parent).f_bavail == 0
+    except OSError:
+        full = False
+    if full:
+        return user_os_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), "write", p, cls=MediaError)
+    return MediaError(f"Could not write {p}: {str(exc).rstrip('.')}.", path=str(p), details=repr(exc))
 
 
 def playback_audio_job(path: str | os.PathLike):

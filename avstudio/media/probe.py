@@ -39,18 +39,52 @@ class FrameIndex:
         return (self.pts - self.pts[0]).astype(np.float64) * float(self.time_base)
 
 
+# A truncated file loses a suffix of its packets in decode order; with B-frames that leaves frames
+# shown before the cut but decoded after it missing, so the last few frames kept have holes before
+# them. No encoder reorders more than this many frames.
+REORDER_DEPTH = 16
+
+
+def video_stream(container: av.container.InputContainer):
+    """The first video stream that is a moving picture: cover art (an MP3's or M4A's attached
+    picture) is a one-frame video stream, not a video."""
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    return None
+
+
+def _without_orphans(pts: np.ndarray) -> np.ndarray:
+    """The frames of a truncated stream up to the first hole among its last REORDER_DEPTH frames."""
+    if len(pts) < 3:
+        return pts
+    d = np.diff(pts)
+    step = np.median(d)
+    tail = np.flatnonzero(d[-REORDER_DEPTH:] > 1.5 * step)
+    if not len(tail):
+        return pts
+    return pts[:len(d) - min(REORDER_DEPTH, len(d)) + int(tail[0]) + 1]
+
+
 def build_index(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> FrameIndex:
     pts: list[int] = []
     key: list[int] = []
+    cut = False
     for packet in container.demux(stream):
         # Flush packets carry no data; discard packets (edit lists) are never shown by the decoder.
         if packet.size == 0 or packet.pts is None or packet.is_discard:
             continue
+        if packet.is_corrupt:  # the last packet of a truncated file: its data ends early
+            cut = True
+            continue
         pts.append(packet.pts)
         if packet.is_keyframe:
             key.append(packet.pts)
-    return FrameIndex(np.unique(np.asarray(pts, np.int64)), np.unique(np.asarray(key, np.int64)),
-                      Fraction(stream.time_base))
+    frames = np.unique(np.asarray(pts, np.int64))
+    if cut or (stream.frames and len(frames) < stream.frames):
+        frames = _without_orphans(frames)
+    keys = np.unique(np.asarray(key, np.int64))
+    return FrameIndex(frames, keys[keys <= frames[-1]] if len(frames) else keys, Fraction(stream.time_base))
 
 
 def _frame_rate(stream, index: FrameIndex) -> tuple[Fraction, bool]:
@@ -154,40 +188,55 @@ def probe(path: str | os.PathLike) -> MediaInfo:
     return probe_with_index(path)[0]
 
 
+def _damaged_stream(p: Path, stream, what: str) -> MediaError:
+    return MediaError(f"{p}: the header of its {stream.type} stream #{stream.index} is damaged ({what}); the file "
+                      "is damaged or truncated. Check that it plays in a media player; re-export or re-download it.",
+                      path=str(p))
+
+
+def _video_info(p: Path, container, stream) -> tuple[VideoInfo, FrameIndex]:
+    cc = stream.codec_context
+    if cc is None:
+        raise _damaged_stream(p, stream, "it names no codec FFmpeg knows")
+    index = build_index(container, stream)
+    if index.frame_count == 0:
+        raise MediaError(f"{p} has a video stream with no frames: the file is damaged or truncated.", path=str(p))
+    fps, vfr = _frame_rate(stream, index)
+    rotation = 0
+    container.seek(0)
+    for frame in container.decode(stream):
+        rotation = int(round(frame.rotation or 0)) % 360
+        break
+    w, h = cc.width, cc.height
+    dw, dh = (h, w) if rotation in (90, 270) else (w, h)
+    seconds = index.seconds()
+    duration = float(seconds[-1] + 1 / fps)
+    return VideoInfo(stream.index, cc.name, dw, dh, w, h, rotation, fps, index.frame_count, duration, vfr,
+                     str(cc.pix_fmt), len(index.keyframe_pts), tuple(float(t) for t in seconds) if vfr else None), index
+
+
+def _audio_info(p: Path, container, a) -> AudioInfo:
+    if a.codec_context is None:
+        raise _damaged_stream(p, a, "it names no codec FFmpeg knows")
+    if not a.sample_rate or a.sample_rate <= 0 or not a.channels or a.channels <= 0:
+        raise _damaged_stream(p, a, f"{a.sample_rate or 0} Hz, {a.channels or 0} channels")
+    tb = a.time_base
+    dur = _secs(a.duration, tb) or (container.duration or 0) / 1e6
+    return AudioInfo(a.index, a.codec_context.name, int(a.sample_rate), int(a.channels), dur,
+                     _secs(a.start_time, tb))
+
+
 def probe_with_index(path: str | os.PathLike) -> tuple[MediaInfo, FrameIndex | None]:
-    """``probe`` plus the frame index of the first video stream (None without video)."""
+    """``probe`` plus the frame index of the first video stream (None without video; cover art is
+    not video)."""
     p = check_readable(path)
-    index = None
     with media_errors(p, "open"):
         with av.open(str(p)) as container:
-            video_info = None
-            if container.streams.video:
-                stream = container.streams.video[0]
-                index = build_index(container, stream)
-                if index.frame_count == 0:
-                    raise MediaError(f"{p} has a video stream with no frames: the file is damaged or "
-                                     "truncated.", path=str(p))
-                fps, vfr = _frame_rate(stream, index)
-                rotation = 0
-                container.seek(0)
-                for frame in container.decode(stream):
-                    rotation = int(round(frame.rotation or 0)) % 360
-                    break
-                cc = stream.codec_context
-                w, h = cc.width, cc.height
-                dw, dh = (h, w) if rotation in (90, 270) else (w, h)
-                seconds = index.seconds()
-                duration = float(seconds[-1] + 1 / fps)
-                video_info = VideoInfo(
-                    stream.index, cc.name, dw, dh, w, h, rotation, fps, index.frame_count, duration, vfr,
-                    str(cc.pix_fmt), len(index.keyframe_pts),
-                    tuple(float(t) for t in seconds) if vfr else None)
-            audio = []
-            for a in container.streams.audio:
-                tb = a.time_base
-                dur = _secs(a.duration, tb) or (container.duration or 0) / 1e6
-                audio.append(AudioInfo(a.index, a.codec_context.name, int(a.sample_rate or 0),
-                                       int(a.channels or 0), dur, _secs(a.start_time, tb)))
+            video_info, index = None, None
+            stream = video_stream(container)
+            if stream is not None:
+                video_info, index = _video_info(p, container, stream)
+            audio = [_audio_info(p, container, a) for a in container.streams.audio]
             duration = (container.duration or 0) / 1e6
             if video_info is not None:
                 duration = max(duration, video_info.duration) if not duration else duration

@@ -16,7 +16,7 @@ import numpy as np
 
 from avstudio.core.progress import Progress
 from avstudio.media.errors import check_readable, media_errors
-from avstudio.media.probe import probe
+from avstudio.media.probe import probe, require_video
 
 SHORT_CLIP_FRAMES = 1500  # up to this many frames, decoding every frame is quick enough
 
@@ -25,9 +25,10 @@ def thumbnail_strip(path: str | os.PathLike, count: int = 48, height: int = 40) 
     """Job: ``count`` thumbnails ``height`` px high, evenly spaced over the clip, side by side.
     Returns (strip H×(count·w)×3 uint8, duration in seconds)."""
     path = check_readable(path)
-    rotation = probe(path).video.rotation  # phone videos: stored sideways, shown upright
+    video = require_video(probe(path))
+    rotation = video.rotation  # phone videos: stored sideways, shown upright
     with media_errors(path, "read"), av.open(str(path)) as container:
-        stream = container.streams.video[0]
+        stream = container.streams[video.index]  # not cover art (see probe)
         tb = float(stream.time_base)
         start = float(stream.start_time or 0) * tb
         duration = float(stream.duration * tb) if stream.duration else float(container.duration or 0) / 1e6

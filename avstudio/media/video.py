@@ -32,6 +32,15 @@ FORWARD_DECODE_WINDOW = 48
 KEEP_BEFORE_TARGET = 4
 
 
+def decode_packets(container, stream) -> Iterator[av.VideoFrame]:
+    """Decode a stream passing over corrupt packets (the one a truncated file ends in, its data cut
+    short), so the frames still in the decoder come out at the end instead of an error — the frames
+    probe's index lists (it leaves that packet out too)."""
+    for packet in container.demux(stream):
+        if not packet.is_corrupt:
+            yield from packet.decode()
+
+
 def _to_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
     arr = frame.to_ndarray(format="rgb24")
     if rotation:
@@ -54,7 +63,7 @@ class VideoSource:
         self._lock = threading.RLock()
         with media_errors(self.path, "open"):
             self._container = av.open(str(self.path))
-            self._stream = self._container.streams.video[0]
+            self._stream = self._container.streams[self.info.index]  # not cover art (see probe)
             if threads:
                 self._stream.thread_type = "AUTO"
             self._index: FrameIndex = index
@@ -176,7 +185,7 @@ class VideoSource:
             seek_pts = int(kf[pos]) if pos >= 0 else int(self._index.pts[0])
             with media_errors(self.path, "seek in"):
                 self._container.seek(seek_pts, stream=self._stream, backward=True, any_frame=False)
-                self._decoder = self._container.decode(self._stream)
+                self._decoder = decode_packets(self._container, self._stream)
             self.seeks += 1
             self._next = None
             frame_no, arr = self._decode_next(index)
@@ -197,7 +206,7 @@ class VideoSource:
         self._check_index(start)
         with media_errors(self.path, "decode"):
             with av.open(str(self.path)) as container:
-                stream = container.streams.video[0]
+                stream = container.streams[self.info.index]
                 if self._threads:
                     stream.thread_type = "AUTO"
                 if start > 0:
@@ -205,7 +214,7 @@ class VideoSource:
                     pos = int(np.searchsorted(kf, self._index.pts[start], side="right")) - 1
                     container.seek(int(kf[max(pos, 0)]), stream=stream, backward=True, any_frame=False)
                 expected = None
-                for frame in container.decode(stream):
+                for frame in decode_packets(container, stream):
                     if frame.pts is not None and int(frame.pts) in self._pts_to_frame:
                         i = self._pts_to_frame[int(frame.pts)]
                     elif expected is not None:

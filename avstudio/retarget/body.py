@@ -45,6 +45,32 @@ class ClipStats:
         return cls(**{k: float(d[k]) for k in cls.__dataclass_fields__})
 
 
+MAX_PX = 1e5  # beyond any frame: a statistic there is a typing slip
+# What a user may set each statistic to: finite pixels (heights positive: the scale divides by them)
+# and positive torso ratios (a floor above the nose would stand the person on their head).
+OVERRIDE_LIMITS = {"far_y": (-MAX_PX, MAX_PX), "close_y": (-MAX_PX, MAX_PX), "far_height": (1.0, MAX_PX),
+                   "close_height": (1.0, MAX_PX), "center_x": (-MAX_PX, MAX_PX), "nose_ratio": (0.01, 20.0),
+                   "hip_ratio": (0.01, 20.0)}
+SIDES = ("source", "target")
+
+
+def check_override(key: str, value) -> float:
+    """The number a user set for statistic ``key`` ("target.far_y"), or a UserError naming the key and
+    the values it may take."""
+    side, _, name = str(key).partition(".")
+    if side not in SIDES or name not in OVERRIDE_LIMITS:
+        raise UserError(f"Unknown statistic {key!r}: use source.<field> or target.<field> with a field of "
+                        f"{', '.join(OVERRIDE_LIMITS)}.")
+    low, high = OVERRIDE_LIMITS[name]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not low <= number <= high:  # written so that NaN fails too
+        raise UserError(f"{key} must be a number from {low:g} to {high:g}; got {value!r}.")
+    return number
+
+
 def _present(flags, j):
     return flags[:, j] != Flag.MISSING
 

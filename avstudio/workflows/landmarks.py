@@ -10,6 +10,7 @@ an OpenPose import) gets a new track.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Iterator
 
@@ -28,6 +29,13 @@ KINDS = {"pose": layers.POSE, "face": layers.FACE}  # what is analysed → the l
 _SKELETONS = {"pose": POSE_SKELETON, "face": FACE_SKELETON}  # the layouts an analysis makes
 
 
+def _frame_count(path) -> int:
+    """The frame count of a clip whose reference does not say it (projects of older versions)."""
+    from avstudio.media.probe import probe, require_video
+
+    return require_video(probe(path)).frame_count
+
+
 def _hint_before(track: Track, start: int):
     """Where the track's subject was just before ``start`` (a re-analysis follows the same person)."""
     from avstudio.analysis.landmarks.follow import subject_box
@@ -38,11 +46,31 @@ def _hint_before(track: Track, start: int):
     return None
 
 
+MAX_WORKERS = 64
+
+
+def check_range(frames: int, start: int, stop: int | None, seed=None, workers: int | None = None) -> None:
+    """Refuse a range, seed or worker count outside the clip (``frames`` frames), naming the option
+    and the values it may take."""
+    last = frames - 1
+    if not 0 <= start <= last:
+        raise UserError(f"The first frame (start) must be 0 to {last}: the clip has {frames} frames; got {start}.")
+    if stop is not None and not start < stop <= frames:
+        raise UserError(f"The end frame (one past the last) must be {start + 1} to {frames}; got {stop}.")
+    if seed is not None:
+        frame, x, y = seed
+        if not (0 <= frame <= last and math.isfinite(x) and math.isfinite(y)):
+            raise UserError(f"The seed is a frame 0 to {last} and a finite pixel x, y; got {frame}, {x}, {y}.")
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise UserError(f"The number of worker processes must be 1 to {MAX_WORKERS}; got {workers}.")
+
+
 def extract_request(project: Project, clip: str, kind: str, *, seed=None, start: int = 0, stop: int | None = None,
                     workers: int | None = None) -> ExtractRequest:
     if kind not in KINDS:
         raise UserError(f"Unknown analysis {kind!r}: use pose or face.")
-    _, path = project.clip_media(clip)
+    ref, path = project.clip_media(clip)
+    check_range(ref.frame_count or _frame_count(path), start, stop, seed, workers)
     hint = None
     if seed is None and start > 0:
         existing = project.find_track(clip, KINDS[kind])
@@ -62,11 +90,7 @@ def extraction_edit(project: Project, clip: str, kind: str, result: ExtractResul
     existing = project.find_track(clip, KINDS[kind])
     if merges(project, clip, kind, replace):
         return merge_reextraction(project, existing.id, result.start, result.points, result.flags)
-    frames = ref.frame_count
-    if frames <= 0:
-        from avstudio.media.probe import probe
-        frames = probe(path).video.frame_count
-    track = track_from_result(result, frames, kind, ref.id, f"{roles.short(clip)} {kind}")
+    track = track_from_result(result, ref.frame_count or _frame_count(path), kind, ref.id, f"{roles.short(clip)} {kind}")
     track.meta.update({"clip": clip, "layer": KINDS[kind]})
     if existing is not None:
         track.id = existing.id
@@ -142,9 +166,12 @@ def export_openpose_job(folder: str, stem: str, body, face=None) -> Iterator[Pro
 def export_openpose(project: Project, clip: str, folder: str, *, normalized: bool = False,
                     stem: str | None = None) -> Operation:
     """The clip's pose (or the source normalized into the target) as OpenPose BODY_25 (+ face 70) JSON."""
+    from avstudio.analysis.landmarks.openpose_io import check_stem
+
+    stem = check_stem(stem or clip)
     track = project.require_track(clip, layers.NORMALIZED if normalized else layers.POSE)
     face_track = project.find_track(clip, layers.FACE)
     face = face68(face_track, pupils=True) if face_track is not None and not normalized else None
     return Operation(f"Export OpenPose of the {roles.label(clip)}", "avstudio.workflows.landmarks:export_openpose_job",
-                     (str(folder), stem or clip, body25(track), face),
+                     (str(folder), stem, body25(track), face),
                      summary=lambda n: f"Wrote {n} OpenPose JSON files to {folder}")

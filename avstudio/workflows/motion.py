@@ -13,11 +13,10 @@ import numpy as np
 
 from avstudio.analysis.landmarks.layouts import body25, face68
 from avstudio.core import layers, roles
-from avstudio.core.errors import UserError
 from avstudio.core.progress import Progress
 from avstudio.core.project import Project
 from avstudio.core.tracks import PoseTrack
-from avstudio.retarget.body import LEVELS, ClipStats, clip_stats, normalize
+from avstudio.retarget.body import LEVELS, ClipStats, check_override, clip_stats, normalize
 from avstudio.workflows.operation import Operation, Runs, folder_of, needs_saved_project
 
 
@@ -31,12 +30,9 @@ def retarget_stats(project: Project, *, overrides: dict | None = None, reset: bo
     saved = {} if reset else project.settings.get("retarget", {}).get("overrides", {})
     # Overrides persist until the user resets them: e.g. {"target.far_y": 400}.
     merged_over = {**saved, **(overrides or {})}
-    for key, value in merged_over.items():
+    for key, value in merged_over.items():  # saved ones too: a project file may hold anything
         side, _, field = key.partition(".")
-        if side not in stats or field not in stats[side]:
-            raise UserError(f"Unknown statistic {key!r}: use source.<field> or target.<field> with a field of "
-                            f"{', '.join(stats['source'])}.")
-        stats[side][field] = float(value)
+        stats[side][field] = check_override(key, value)
     return stats, merged_over
 
 

@@ -7,7 +7,7 @@ Setting and relinking media are edits (one undo step each), like every other cha
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
@@ -17,16 +17,19 @@ import numpy as np
 from avstudio.core import roles
 from avstudio.core.edits import SetMedia
 from avstudio.core.errors import MediaError, ProjectError
+from avstudio.core.files import excerpt, user_os_error
 from avstudio.core.project import Project, fingerprint
 from avstudio.core.store import new_project_folder, save_project
 from avstudio.core.progress import Progress
 from avstudio.media.audio import Audio, load_audio
-from avstudio.media.export import ExportSettings, export_video
+from avstudio.media.errors import check_readable
+from avstudio.media.export import MAX_FPS, MAX_SIDE, ExportSettings, check_video_output, export_video
 from avstudio.media.probe import probe, require_video
 from avstudio.media.video import VideoSource
 from avstudio.workflows.operation import Operation
 
 VIDEO_ROLES, VOICE_ROLES = roles.VIDEO_ROLES, roles.VOICE_ROLES
+NAME_MAX = 255  # bytes of one file or folder name on every common file system
 
 
 def media_summary(path: str | os.PathLike, role: str) -> dict:
@@ -62,14 +65,33 @@ def fingerprint_job(path: str) -> Iterator[Progress]:
     return fingerprint(Path(path))
 
 
+def relink_job(path: str, role: str, replacement: bool) -> Iterator[Progress]:
+    """Job: (fingerprint, probe summary) of the file a role is relinked to. A replacement is another
+    file, so it is probed like any new media (it must be one, with the streams the role needs); a
+    moved file is the same content (its fingerprint says so), so its summary stays (None)."""
+    if not replacement:
+        check_readable(path)  # fingerprinting a FIFO would wait for ever
+        return (yield from fingerprint_job(path)), None
+    summary, fp = yield from media_job(path, role)
+    return fp, summary
+
+
+def _relinked(project: Project, media_id: str, path: str, check_identity: bool, result) -> SetMedia:
+    fp, summary = result
+    ref = project.relinked_ref(media_id, path, check_identity=check_identity, fp=fp)
+    if summary is not None:
+        ref = replace(ref, probe=summary)
+    return SetMedia(ref, text=f"Relink the {roles.label(ref.role)}")
+
+
 def relink(project: Project, role: str, path: str, *, check_identity: bool = True) -> Operation:
     """Point the media of ``role`` at a file that moved (``check_identity=False``: at a replacement)."""
     ref = project.media_by_role(role)
     if ref is None:
         raise ProjectError(f"The project has no {roles.label(role)} to relink.")
-    return Operation(f"Relink {Path(ref.path).name}", "avstudio.workflows.project:fingerprint_job", (str(path),),
-                     apply=lambda p, fp: SetMedia(p.relinked_ref(ref.id, path, check_identity=check_identity, fp=fp),
-                                                  text=f"Relink the {roles.label(role)}"),
+    return Operation(f"Relink {Path(ref.path).name}", "avstudio.workflows.project:relink_job",
+                     (str(path), role, not check_identity),
+                     apply=lambda p, r: _relinked(p, ref.id, path, check_identity, r),
                      summary=lambda _: f"The {roles.label(role)} now points at {path}.")
 
 
@@ -82,7 +104,14 @@ def create_project(folder: str | os.PathLike, *, source=None, target=None, sourc
                    target_voice=None, name: str | None = None) -> Project:
     """Make and save a new project folder from media files (all optional)."""
     folder = new_project_folder(folder)
-    if (folder / "project.json").exists():
+    if len(os.fsencode(folder.name)) > NAME_MAX:
+        raise ProjectError(f"The project folder's name {excerpt(folder.name)} is {len(os.fsencode(folder.name))} bytes "
+                           f"long: at most {NAME_MAX} fit a file name. Choose a shorter name.", path=str(folder))
+    try:
+        exists = (folder / "project.json").exists()
+    except OSError as exc:  # a path longer than the system allows, a file where a folder should be
+        raise user_os_error(exc, "create", folder, cls=ProjectError) from exc
+    if exists:
         raise ProjectError(f"{folder} already is a project. Open it, or choose another name.", path=str(folder))
     project = Project(name or folder.stem, folder)
     for role, path in ((roles.SOURCE, source), (roles.TARGET, target), (roles.SOURCE_VOICE, source_voice),
@@ -165,9 +194,8 @@ def _export_audio(project: Project, req: ExportRequest, clip_path: Path) -> Iter
 
 def export_project(project: Project, req: ExportRequest) -> Iterator[Progress]:
     """Job: export the source or target clip, or both side by side, with the chosen audio."""
+    check_export(project, req)
     roles = ["source", "target"] if req.clip == "side_by_side" else [req.clip]
-    if any(r not in VIDEO_ROLES for r in roles):
-        raise MediaError(f"Unknown clip {req.clip!r}: use source, target or side_by_side.")
     yield Progress(0, None, "Opening clips")
     sources = [_open_clip(project, r) for r in roles]
     try:
@@ -178,8 +206,6 @@ def export_project(project: Project, req: ExportRequest) -> Iterator[Progress]:
             raise MediaError(f"The range {start}..{end} holds no frames (the clip has {main.frame_count}).")
         fps = main.fps
         out_fps = Fraction(req.fps).limit_denominator(1001) if req.fps else Fraction(fps)
-        if out_fps <= 0:
-            raise MediaError(f"The frame rate {req.fps} is not a positive number.")
         # Frames are picked by time: at a lower rate some are skipped, at a higher one repeated.
         count = end - start if out_fps == Fraction(fps) else max(1, round((end - start) / Fraction(fps) * out_fps))
         height = req.height or max(s.size[1] for s in sources)
@@ -221,7 +247,40 @@ def export_project(project: Project, req: ExportRequest) -> Iterator[Progress]:
             s.close()
 
 
+MIN_HEIGHT = 16  # libx264's smallest useful frame
+MIN_FPS = 0.01   # a frame every 100 s; the rate is kept as a fraction over at most 1001
+
+
+def check_export(project: Project, req: ExportRequest) -> None:
+    """Refuse, before anything is decoded, an export request no video can come of — each message names
+    the setting and the values it may take."""
+    clips = ["source", "target"] if req.clip == "side_by_side" else [req.clip]
+    if any(c not in VIDEO_ROLES for c in clips):
+        raise MediaError(f"Unknown clip {req.clip!r}: use source, target or side_by_side.")
+    refs = [project.clip_media(c)[0] for c in clips]
+    frames = refs[0].frame_count
+    if frames and not 0 <= req.start < frames:
+        raise MediaError(f"The first frame (start) must be 0 to {frames - 1}: the clip has {frames} frames; got "
+                         f"{req.start}.")
+    if req.end is not None and not req.start < req.end:
+        raise MediaError(f"The end frame (one past the last) must be after the first frame {req.start}; got {req.end}.")
+    if req.fps is not None and not MIN_FPS <= req.fps <= MAX_FPS:  # written so that NaN fails too
+        raise MediaError(f"The output frame rate (fps) must be {MIN_FPS} to {MAX_FPS}; got {req.fps}.")
+    if req.height is not None:
+        if not MIN_HEIGHT <= req.height <= MAX_SIDE:
+            raise MediaError(f"The output height must be {MIN_HEIGHT} to {MAX_SIDE} pixels; got {req.height}.")
+        videos = [r.probe.get("video") or {} for r in refs]
+        sizes = [(v.get("width") or 0, v.get("height") or 0) for v in videos]
+        width = sum(round(w * req.height / h) for w, h in sizes if h)
+        if width > MAX_SIDE:
+            raise MediaError(f"At a height of {req.height} pixels the video would be {width} pixels wide, more than "
+                             f"H.264's {MAX_SIDE}: choose a smaller height.")
+    ExportSettings(fps=Fraction(30), crf=req.crf, preset=req.preset).validate()
+    check_video_output(req.out)
+
+
 def export(project: Project, request: ExportRequest) -> Operation:
     """The source or target clip, or both side by side, to an MP4 with the chosen sound."""
+    check_export(project, request)
     return Operation(f"Export {Path(request.out).name}", "avstudio.workflows.project:export_project", (project, request),
                      summary=lambda out: f"Wrote {out}")

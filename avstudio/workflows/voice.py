@@ -239,6 +239,9 @@ def export_f0_job(track: F0Track, path: str) -> Iterator[Progress]:
 
 def export_f0(project: Project, clip: str, path: str) -> Operation:
     """The clip's pitch curve as CSV (time_s, f0_hz, voiced)."""
+    from avstudio.core.files import check_output_path
+
+    check_output_path(path, "pitch curve")
     return Operation(f"Export the {roles.label(clip)}'s pitch", "avstudio.workflows.voice:export_f0_job",
                      (require_f0(project, clip).copy(), str(path)), summary=lambda p: f"Wrote {p}")
 
@@ -315,7 +318,11 @@ def convert(project: Project, model_id: str, clip: str = roles.SOURCE_VOICE, dev
 
 def convert_file(project: Project, model_id: str, path: str, out: str, device: str = "auto",
                  reverse: bool = False) -> Operation:
-    """Any recording of the source speaker through a voice model, to a WAV file (the project is unchanged)."""
+    """Any recording of the source speaker through a voice model, to a sound file (WAV, FLAC, Ogg Vorbis or
+    MP3, by its extension; the project is unchanged)."""
+    from avstudio.media.audio import check_audio_output
+
+    check_audio_output(out)  # before the conversion, not after it
     return Operation(f"Convert {Path(path).name}", "avstudio.ml.voice.convert:convert_file",
                      (folder_of(project), model_id, str(path), str(out), device, reverse), runs=Runs.PROCESS,
                      summary=lambda r: f"Wrote {r['out']} ({r['seconds']:.1f} s)")

@@ -260,3 +260,22 @@ def test_autosave_of_a_moved_project_does_not_recreate_its_folder(tmp_path):
     with pytest.raises(ProjectError, match="autosave"):
         autosave_project(p)
     assert not folder.exists()
+
+
+def test_one_process_may_hold_its_project_twice(tmp_path):
+    """A command that runs two operations on a project (lipsync analyze: the source, then the target)
+    takes its lock twice; another process is refused until both holds are released."""
+    folder = saved(tmp_path)
+    probe = ("import sys\nfrom avstudio.core.lock import acquire, ProjectLockedError\n"
+             "try:\n    acquire(sys.argv[1], 'probe')\nexcept ProjectLockedError:\n    sys.exit(3)\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+
+    def other_can_take() -> bool:
+        return subprocess.run([sys.executable, "-c", probe, str(folder)], env=env).returncode == 0
+    first = acquire(folder, "first")
+    second = acquire(folder, "second")
+    assert first.held and second.held and not other_can_take()
+    first.release()
+    assert not other_can_take()
+    second.release()
+    assert other_can_take()

@@ -5,7 +5,6 @@ succeed: never another exception, never a hang, never a file written outside the
 import json
 import random
 import shutil
-import signal
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from avstudio.core.tracks import AudioTrack, SegmentTrack
 from tests.conftest import media
 from tests.core.test_hostile_project import _huge_header_npz, _npy, _zip_bomb
 from tests.core.test_store import make_project
+from tests.hostile import deadline
 
 CASES = 1000
 SEED = 16
@@ -125,42 +125,32 @@ def _attempt(folder: Path) -> str:
     return "loaded and saved"
 
 
-def _alarm(signum, frame):
-    raise TimeoutError("a case took longer than its limit")
-
-
 def test_fuzzed_projects_load_or_are_refused(tmp_path):
     good = tmp_path / "good.avproj"
     base_project(good)
     rng = random.Random(SEED)
     outcomes = Counter()
     box = tmp_path / "box"
-    old = signal.signal(signal.SIGALRM, _alarm)
-    try:
-        for case in range(CASES):
-            shutil.rmtree(box, ignore_errors=True)
-            folder = box / "p.avproj"
-            shutil.copytree(good, folder)
-            doc = json.loads((folder / "project.json").read_text())
-            kind = rng.random()
-            if kind < 0.25:
-                _mutate_track(folder, doc, rng)
-            for _ in range(rng.choice([1, 1, 2, 4])):
-                _mutate_doc(doc, rng)
-            text = json.dumps(doc)
-            if kind > 0.85:
-                text = _mutate_text(text, rng)
-            (folder / "project.json").write_text(text, "utf-8", errors="surrogatepass")
-            signal.alarm(CASE_SECONDS)
-            try:
+    for case in range(CASES):
+        shutil.rmtree(box, ignore_errors=True)
+        folder = box / "p.avproj"
+        shutil.copytree(good, folder)
+        doc = json.loads((folder / "project.json").read_text())
+        kind = rng.random()
+        if kind < 0.25:
+            _mutate_track(folder, doc, rng)
+        for _ in range(rng.choice([1, 1, 2, 4])):
+            _mutate_doc(doc, rng)
+        text = json.dumps(doc)
+        if kind > 0.85:
+            text = _mutate_text(text, rng)
+        (folder / "project.json").write_text(text, "utf-8", errors="surrogatepass")
+        try:
+            with deadline(CASE_SECONDS):
                 outcomes[_attempt(folder)] += 1
-            except Exception as exc:  # noqa: BLE001 - the point: nothing but UserError may escape
-                pytest.fail(f"case {case} (seed {SEED}): {type(exc).__name__}: {exc}\n{text[:2000]}")
-            finally:
-                signal.alarm(0)
-            assert [p.name for p in box.iterdir()] == ["p.avproj"], f"case {case} wrote outside the project"
-    finally:
-        signal.signal(signal.SIGALRM, old)
+        except Exception as exc:  # noqa: BLE001 - the point: nothing but UserError may escape (nor a Hang)
+            pytest.fail(f"case {case} (seed {SEED}): {type(exc).__name__}: {exc}\n{text[:2000]}")
+        assert [p.name for p in box.iterdir()] == ["p.avproj"], f"case {case} wrote outside the project"
     print(f"{CASES} fuzzed projects: {dict(outcomes)}")
     assert sum(outcomes.values()) == CASES
     assert outcomes["refused on load"] > CASES // 4 and outcomes["loaded and saved"] > CASES // 10

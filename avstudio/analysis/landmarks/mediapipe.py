@@ -7,17 +7,17 @@ offline, so they are not offered.
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import numpy as np
 
 from avstudio.core.errors import UserError
 
-os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging: warnings and up only
-
 
 def _mediapipe():
+    from avstudio.analysis.native_logs import quiet_native_logs
+
+    quiet_native_logs()  # before the import: MediaPipe's C++ code logs from its first graph on
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -19,6 +19,7 @@ import numpy as np
 
 from avstudio.core.atomic import atomic_write_json
 from avstudio.core.errors import UserError
+from avstudio.core.files import MIB, excerpt, read_limited, user_os_error
 from avstudio.core.tracks import Flag
 
 BODY25 = 25
@@ -37,11 +38,22 @@ def _flat(points: np.ndarray, flags: np.ndarray) -> list[float]:
     return out
 
 
+def check_stem(stem: str) -> str:
+    """Refuse a file name stem that is not a plain name (a path would write outside the folder)."""
+    if not stem or stem in (".", "..") or any(c in stem for c in "/\\\0") or len(os.fsencode(stem)) > 200:
+        raise UserError(f"The file name stem '{excerpt(stem)}' must be a plain name of at most 200 bytes, without "
+                        "slashes.")
+    return stem
+
+
 def export_openpose(folder: str | os.PathLike, stem: str, body: tuple[np.ndarray, np.ndarray],
                     face: tuple[np.ndarray, np.ndarray] | None = None, start: int = 0, stop: int | None = None):
     """Write one JSON per frame. Yields the frame index written (a job can wrap it)."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise user_os_error(exc, "create the folder", folder) from exc
     pts, fl = body
     stop = len(pts) if stop is None else min(stop, len(pts))
     for i in range(start, stop):
@@ -55,8 +67,58 @@ def export_openpose(folder: str | os.PathLike, stem: str, body: tuple[np.ndarray
             if face is not None and (face[1][i] != Flag.MISSING).any():
                 person["face_keypoints_2d"] = _flat(face[0][i], face[1][i])
             people.append(person)
-        atomic_write_json(folder / f"{stem}_{i:012d}_keypoints.json", {"version": 1.3, "people": people})
+        out = folder / f"{stem}_{i:012d}_keypoints.json"
+        try:
+            atomic_write_json(out, {"version": 1.3, "people": people})
+        except OSError as exc:  # a full disk, a read-only folder: say so, and which frame stopped it
+            done = f"The files of frames {start}–{i - 1} were written." if i > start else ""
+            raise user_os_error(exc, "write", out, after=done) from exc
         yield i
+
+
+# One frame's file: BODY_25 + face + both hands, 2D and 3D, for a crowd of people is well under this.
+MAX_FILE_BYTES = 4 * MIB
+# Coordinates are pixels: anything beyond this is no frame's (and would overflow float32 at 3.4e38).
+MAX_COORD = 1e6
+
+
+def _read_json(path: Path):
+    """The JSON of one frame's file, read bounded (size, type, nesting) with a message for each fault."""
+    data = read_limited(path, "OpenPose keypoint file", MAX_FILE_BYTES)
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path} is not a text (UTF-8) JSON file.", path=str(path)) from exc
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than any keypoint file
+        raise UserError(f"{path} is not valid JSON ({excerpt(str(exc), 120)}).", path=str(path)) from exc
+
+
+def _keypoints(path: Path, kp: list) -> np.ndarray:
+    """(25, 3) x, y, c of one person's pose_keypoints_2d; a UserError for what is not that."""
+    if len(kp) % 3:
+        raise UserError(f"{path}: pose_keypoints_2d must be x, y, c triples.", path=str(path))
+    n = len(kp) // 3
+    if n != BODY25:
+        other = {18: "COCO-18", 15: "MPI-15", 17: "COCO-17 (DWPose body)", 133: "COCO-WholeBody"}.get(n, f"{n}-point")
+        raise UserError(f"{path} holds {other} keypoints; AV Studio imports OpenPose BODY_25 (25 points). "
+                        "Export BODY_25 from OpenPose (--model_pose BODY_25).", path=str(path))
+    # bool is an int in Python, and numpy would read "1.5" as a number: only real JSON numbers pass.
+    if not all(type(v) in (int, float) for v in kp):
+        raise UserError(f"{path}: keypoints must be numbers.", path=str(path))
+    try:
+        arr = np.array(kp, np.float64).reshape(n, 3)
+    except OverflowError as exc:  # an integer with hundreds of digits
+        raise UserError(f"{path}: a keypoint is too large a number.", path=str(path)) from exc
+    if not np.isfinite(arr).all():
+        raise UserError(f"{path} contains NaN or infinite keypoints.", path=str(path))
+    if np.abs(arr[:, :2]).max() > MAX_COORD:
+        raise UserError(f"{path}: a keypoint lies {np.abs(arr[:, :2]).max():.3g} px from the origin, beyond any "
+                        f"frame (at most {MAX_COORD:.0g} px): the file is damaged.", path=str(path))
+    if arr[:, 2].min() < 0:
+        raise UserError(f"{path}: a confidence is negative; OpenPose writes 0 to 1 (0: not detected).",
+                        path=str(path))
+    arr[:, 2] = np.minimum(arr[:, 2], 1.0)  # some exporters write scores a little above 1
+    return arr
 
 
 def _parse_people(path: Path, data) -> list[np.ndarray]:
@@ -65,22 +127,11 @@ def _parse_people(path: Path, data) -> list[np.ndarray]:
     out = []
     for p in data["people"]:
         kp = p.get("pose_keypoints_2d") if isinstance(p, dict) else None
-        if not kp:
+        if kp is None or kp == []:
             continue
-        if not isinstance(kp, list) or len(kp) % 3:
+        if not isinstance(kp, list):
             raise UserError(f"{path}: pose_keypoints_2d must be x, y, c triples.", path=str(path))
-        n = len(kp) // 3
-        if n != BODY25:
-            other = {18: "COCO-18", 15: "MPI-15", 17: "COCO-17 (DWPose body)", 133: "COCO-WholeBody"}.get(n, f"{n}-point")
-            raise UserError(f"{path} holds {other} keypoints; AV Studio imports OpenPose BODY_25 (25 points). "
-                            "Export BODY_25 from OpenPose (--model_pose BODY_25).", path=str(path))
-        try:
-            arr = np.array(kp, np.float64).reshape(n, 3)
-        except (TypeError, ValueError) as exc:
-            raise UserError(f"{path}: keypoints must be numbers.", path=str(path)) from exc
-        if not np.isfinite(arr).all():
-            raise UserError(f"{path} contains NaN or infinite keypoints.", path=str(path))
-        out.append(arr)
+        out.append(_keypoints(path, kp))
     return out
 
 
@@ -110,11 +161,7 @@ def import_openpose(folder: str | os.PathLike, frame_count: int) -> tuple[np.nda
     empty = 0
     prev_centre = None
     for i in sorted(files):
-        try:
-            data = json.loads(files[i].read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise UserError(f"{files[i]} is not valid JSON ({exc}).", path=str(files[i])) from exc
-        people = _parse_people(files[i], data)
+        people = _parse_people(files[i], _read_json(files[i]))
         if not people:
             empty += 1
             continue

@@ -204,28 +204,33 @@ def analyse_speech(project: Project, clip: str, transcript: str | None = None, s
 
 
 def read_transcript(path: str) -> str:
-    """A plain-text transcript file (UTF-8), bounded in size, with a message for what is not text."""
+    """A plain-text transcript file (UTF-8, UTF-16 with its mark, or Windows-1252), read bounded in size
+    and type, with a message for what is not text."""
+    import unicodedata
+
     from avstudio.analysis.speech.phones import MAX_TRANSCRIPT_CHARS
+    from avstudio.core.files import read_limited
 
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise UserError(f"The transcript {p} does not exist or is not a file.", path=str(p))
-    if p.stat().st_size > 4 * MAX_TRANSCRIPT_CHARS:
-        raise UserError(f"The transcript {p.name} is too large ({p.stat().st_size:,} bytes) for a transcript.",
-                        path=str(p))
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise UserError(f"The transcript {p.name} cannot be read ({exc.strerror or exc}).", path=str(p)) from None
+    data = read_limited(p, "transcript", 4 * MAX_TRANSCRIPT_CHARS)
+    not_text = UserError(f"{p.name} is not a text file: a transcript is plain text.", path=str(p))
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = data.decode("utf-16", errors="replace")
     elif b"\0" in data:
-        raise UserError(f"{p.name} is not a text file: a transcript is plain text.", path=str(p))
+        raise not_text
     else:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            text = data.decode("latin-1")
+            try:
+                text = data.decode("cp1252")  # what Windows editors save as "ANSI"
+            except UnicodeDecodeError:
+                raise not_text from None
+    # Control characters other than line breaks and tabs are binary data, not words.
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r\f\v" for c in text):
+        raise not_text
     if len(text) > MAX_TRANSCRIPT_CHARS:
         raise UserError(f"The transcript {p.name} has {len(text):,} characters: at most {MAX_TRANSCRIPT_CHARS:,} are "
                         "read (align a long recording a range at a time).", path=str(p))
