@@ -64,11 +64,35 @@ def atomic_write_json(path: str | os.PathLike, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, another user's
+        return True
+    return True
+
+
+def remove_orphaned_temp(folder: Path) -> None:
+    """Remove the temp folders of :func:`atomic_folder` whose process is gone (a kill mid-way leaves
+    them; a cache of training data is hundreds of MB). Those of live processes — another training run
+    filling its own cache beside — are left alone."""
+    if not folder.is_dir():
+        return
+    for p in folder.glob(TEMP_PREFIX + "*"):
+        pid = p.name[len(TEMP_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def atomic_folder(final: Path):
     """Fill a folder that appears whole or not at all (a cache of decoded frames): yields a temp
-    folder beside ``final``; on success it replaces ``final``, on any failure it is removed."""
-    tmp = final.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex[:8]}"
+    folder beside ``final`` (named with this process's id); on success it replaces ``final``, on any
+    failure it is removed."""
+    remove_orphaned_temp(final.parent)
+    tmp = final.parent / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
         yield tmp

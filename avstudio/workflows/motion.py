@@ -111,11 +111,11 @@ def stick_video_job(body, face, size, out_size, fps: Fraction, out: str | None, 
 
     n = len(body[0])
     if frames_dir:
-        import cv2
+        from avstudio.media.images import write_png
+
         folder = Path(frames_dir)
-        folder.mkdir(parents=True, exist_ok=True)
         for i, img in enumerate(stick_frames(body, face, size, out_size)):
-            cv2.imwrite(str(folder / f"pose_{i:06d}.png"), img[..., ::-1])
+            write_png(folder / f"pose_{i:06d}.png", img)
             if i % 25 == 0:
                 yield Progress(i, n, f"Wrote {i}/{n} images")
     if out:

@@ -279,3 +279,19 @@ def test_one_process_may_hold_its_project_twice(tmp_path):
     assert not other_can_take()
     second.release()
     assert other_can_take()
+
+
+def test_a_killed_cache_build_leaves_nothing_behind_the_next_one(tmp_path):
+    from avstudio.core.atomic import atomic_folder
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = cache / f".tmp-{dead.pid}-deadbeef"  # what a kill mid-build left
+    (orphan / "big").mkdir(parents=True)
+    alive = cache / f".tmp-{os.getpid()}-cafecafe"  # another run filling its cache now
+    alive.mkdir()
+    with atomic_folder(cache / "frames") as tmp:
+        (tmp / "x.npy").write_bytes(b"1")
+    assert not orphan.exists() and alive.exists() and (cache / "frames" / "x.npy").is_file()
