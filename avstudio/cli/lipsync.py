@@ -136,13 +136,13 @@ def cmd_train_mouth(args) -> int:
 
 def cmd_viseme(args) -> int:
     """List the viseme row, or make one edit of it (the driven frames it changes follow)."""
-    from avstudio.cli.common import load
+    from avstudio.cli.common import hold, load
     from avstudio.core.edits import History
     from avstudio.core.errors import UserError
     from avstudio.core.store import save_project
     from avstudio.workflows.lipsync import visemes as vis
 
-    project = load(args.project)
+    project = load(args.project, change=False)  # `list` only reads: it runs beside the editor
     row = vis.viseme_row(project, args.clip)
     if args.action == "list":
         for i, (a, b, n) in enumerate(row.spans()):
@@ -153,6 +153,7 @@ def cmd_viseme(args) -> int:
     if len(args.values) != need:
         raise UserError(f"`viseme {args.action}` takes {need} value(s): see `avstudio lipsync viseme --help`.")
     v = args.values
+    hold(project)
     try:
         if args.action == "frame":
             edit = vis.pick_frame(project, args.clip, v[0], int(v[1]) - 1)

@@ -108,10 +108,11 @@ def _number(value, what: str, where, lo: float, hi: float) -> float:
 
 
 def fps_pair(value, what: str, where) -> Fraction:
-    """An exact frame rate stored as [numerator, denominator] (0 < fps ≤ 1000)."""
+    """An exact frame rate stored as [numerator, denominator]: 0 < fps ≤ 10⁶ (probe may store a time
+    base such as 90000/1 for a clip of one frame)."""
     if not isinstance(value, list) or len(value) != 2 or not all(type(v) is int for v in value) \
             or value[0] <= 0 or value[1] <= 0 or value[0] > 10**9 or value[1] > 10**9 \
-            or not 0 < value[0] / value[1] <= 1000:
+            or not 0 < value[0] / value[1] <= 10**6:
         raise ProjectError(f"{where}: {what} must be a frame rate [numerator, denominator], not "
                            f"{excerpt(str(value))}.", path=str(where))
     return Fraction(*value)
@@ -199,11 +200,10 @@ def check_track_entry(tid, entry, where) -> dict:
 
 def check_settings(settings, where) -> dict:
     _expect(settings, dict, "settings", where)
-    retarget = settings.get("retarget")
-    if retarget is not None:
-        _expect(retarget, dict, "settings['retarget']", where)
-        for key in ("overrides", "fallback_frames"):
-            if key in retarget and retarget[key] is not None:
+    if "retarget" in settings:  # what the retarget wrote: its statistics, overrides and fallbacks
+        retarget = _expect(settings["retarget"], dict, "settings['retarget']", where)
+        for key in ("source", "target", "overrides", "fallback_frames"):
+            if key in retarget:
                 _expect(retarget[key], dict, f"settings['retarget']['{key}']", where)
     frames = settings.get("viseme_frames")
     if frames is not None:

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 import time
 from pathlib import Path
 
 from avstudio.core.errors import ProjectError
+from avstudio.core.files import excerpt
 
 try:
     import fcntl
@@ -35,15 +37,29 @@ class ProjectLockedError(ProjectError):
     """Another process is changing (or has open) the project."""
 
 
-def _holder(path: Path) -> str:
-    """Who holds the lock, in words, from what the holder wrote into the file."""
+def _holder(fd: int) -> str:
+    """Who holds the lock, in words, from what the holder wrote into the file (read through our own
+    descriptor: the file was checked to be a regular one when it was opened)."""
     try:
-        with open(path, "rb") as f:
-            info = json.loads(f.read(_HOLDER_LIMIT).decode("utf-8"))
+        info = json.loads(os.pread(fd, _HOLDER_LIMIT, 0).decode("utf-8"))
         when = time.strftime("%H:%M:%S", time.localtime(float(info["since"])))
-        return f"{info['owner']} (process {int(info['pid'])}, since {when})"
+        return f"{excerpt(str(info['owner']), 80)} (process {int(info['pid'])}, since {when})"
     except (OSError, ValueError, KeyError, TypeError, OverflowError):
         return "another AV Studio process"
+
+
+def _open_lock_file(path: Path) -> int | None:
+    """The lock file's descriptor — never through a link (a project from elsewhere could point it at
+    any file, which the holder's note would overwrite), never a FIFO or device; None when it is not a
+    plain file we may open."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
 
 
 # The folders this process holds, by real path: [fd, holders]. A lock is one per process — a command
@@ -108,7 +124,7 @@ def _flock(fd: int, folder: Path, wait_s: float) -> bool:
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 raise ProjectLockedError(
-                    f"The project {folder} is being changed by {_holder(folder / LOCK_FILE)}. Close it there, or "
+                    f"The project {folder} is being changed by {_holder(fd)}. Close it there, or "
                     "wait for that command to finish, then try again; nothing was changed.", path=str(folder)) from None
             time.sleep(0.05)
         except OSError:
@@ -129,9 +145,8 @@ def acquire(folder, owner: str, *, wait_s: float = 0.0) -> ProjectLock:
         if key in _HELD:
             _HELD[key][1] += 1
             return ProjectLock(folder, _HELD[key][0], owner, key)
-        try:
-            fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError:
+        fd = _open_lock_file(folder / LOCK_FILE)
+        if fd is None:
             return ProjectLock(folder, None, owner)
         try:
             taken = _flock(fd, folder, wait_s)

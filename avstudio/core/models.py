@@ -150,6 +150,32 @@ class RunFolder:
     def checkpoints(self) -> list[Path]:
         return sorted(p for p in self.path.glob("ckpt-*") if p.is_dir() and _CHECKPOINT.fullmatch(p.name))
 
+    def check_own_files(self) -> None:
+        """Refuse a run whose files that training writes (losses.jsonl, samples/) are links or not plain
+        files and folders: a model from elsewhere could point them at any file, which a resumed run
+        would append to (or a FIFO, which would block it)."""
+        for p, folder in ((self.losses_file, False), (self.samples_dir, True)):
+            if p.is_symlink() or (p.exists() and (p.is_dir() != folder or not (p.is_dir() or p.is_file()))):
+                raise ProjectError(f"{p} is a link or not a plain {'folder' if folder else 'file'}: AV Studio writes "
+                                   "there during training. Remove it and train again.", path=str(p))
+
+    def losses(self, limit: int = 256 * MIB) -> list[dict]:
+        """The rows of losses.jsonl (read bounded; a malformed row is skipped, as a half-written last one)."""
+        try:
+            self.check_own_files()
+            text = read_limited(self.losses_file, "loss log", limit).decode("utf-8", "replace")
+        except UserError:
+            return []
+        rows = []
+        for line in text.splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and type(row.get("step")) is int:
+                rows.append(row)
+        return rows
+
     def latest(self) -> Path | None:
         """The newest complete checkpoint named by latest.json, or None. A name that is not one of
         this run's checkpoint folders (a path, "..", a link elsewhere) counts as none."""

@@ -6,7 +6,7 @@ Layout (DESIGN.md)::
       project.json        schema_version, media refs, settings, tracks index (with sha256 per file)
       tracks/<id>.npz     the arrays of one track
       models/ cache/      written by later stages
-      autosave/<stamp>/   rotated, self-contained recovery copies
+      autosave/<stamp>/   rotated, self-contained recovery copies (core/autosave.py)
 
 Saving is a small journal so a process killed at any instant leaves a loadable project, either the
 previous one or the new one:
@@ -25,20 +25,20 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
-import uuid
+import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 from avstudio import __version__
 from avstudio.core import document
-from avstudio.core.atomic import TEMP_PREFIX, atomic_write_bytes, fsync_dir, remove_temp_files
+from avstudio.core.atomic import atomic_write_bytes, fsync_dir, remove_temp_files
 from avstudio.core.errors import ProjectError, SchemaError, UserError
-from avstudio.core.files import GIB, excerpt, read_limited, user_os_error
-from avstudio.core.lock import acquire
+from avstudio.core.files import excerpt, read_limited, user_os_error
+from avstudio.core.lock import LOCK_FILE, ProjectLockedError, acquire
+from avstudio.core.models import MODELS as MODELS_DIR
 from avstudio.core.project import MediaRef, Project
-from avstudio.core.trackfile import read_arrays, sha256, track_bytes
+from avstudio.core.trackfile import ARRAY_FILE_LIMIT, read_arrays, sha256, track_bytes
 from avstudio.core.tracks import Track
 
 SCHEMA_VERSION = 1
@@ -46,12 +46,11 @@ FORMAT_NAME = "avstudio-project"
 PROJECT_FILE = "project.json"
 TRACKS_DIR = "tracks"
 AUTOSAVE_DIR = "autosave"
+CACHE_DIR = "cache"
 PENDING_SUFFIX = ".pending"
-AUTOSAVE_KEEP = 5
+LOAD_TRIES = 3
+_LAST_READ = threading.local()  # the digest of the project.json a load read (to tell a racing save)
 PROJECT_SUFFIX = ".avproj"
-AUTOSAVE_STAMP = "%Y%m%d-%H%M%S-%f"
-_AUTOSAVE_NAME = re.compile(r"\d{8}-\d{6}-\d{6}")
-TRACK_FILE_LIMIT = 4 * GIB  # a two-hour face track is 1.2 GB
 
 # schema_version n -> function turning an n document into an n+1 document. Version 1 is the first
 # released format, so the table is empty; each future change adds an entry and a test.
@@ -60,7 +59,7 @@ MIGRATIONS: dict[int, callable] = {}
 
 # ---- save -------------------------------------------------------------------------------------
 
-def _document(project: Project, track_entries: dict[str, dict], saved_at: str) -> dict:
+def project_document(project: Project, track_entries: dict[str, dict], saved_at: str) -> dict:
     return {
         "format": FORMAT_NAME,
         "schema_version": SCHEMA_VERSION,
@@ -89,7 +88,7 @@ class ProjectChangedError(ProjectError):
     """project.json on disk is not the one this process loaded or last saved: another process saved."""
 
 
-def _document_bytes(doc: dict) -> bytes:
+def document_bytes(doc: dict) -> bytes:
     try:
         return (json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
     except (TypeError, ValueError) as exc:
@@ -154,7 +153,7 @@ def _commit(project: Project, folder: Path) -> list[str]:
     """The journal (see the module's doc); returns the ids of the track files written."""
     entries, pending, written = _write_tracks(project, folder)
     saved_at = datetime.now(timezone.utc).isoformat()
-    data = _document_bytes(_document(project, entries, saved_at))
+    data = document_bytes(project_document(project, entries, saved_at))
     atomic_write_bytes(folder / PROJECT_FILE, data)  # the commit point
     for tmp, final in pending:
         os.replace(tmp, final)
@@ -192,7 +191,10 @@ def save_project(project: Project, folder: str | os.PathLike | None = None) -> P
     try:
         if save_as or project.disk_digest is None:
             target.mkdir(parents=True, exist_ok=True)
+        check_own_entries(target)
         lock = None if held else acquire(target, getattr(project.lock, "owner", "a save"), wait_s=2.0)
+        before = (project.folder, {ref.id: (ref.path, ref.abs_path) for ref in project.media.values()},
+                  dict(project._track_saved))
         try:
             if not save_as:
                 check_unchanged(project, target)
@@ -201,6 +203,10 @@ def save_project(project: Project, folder: str | os.PathLike | None = None) -> P
                 project._track_saved.clear()  # a new place: every track file must be written
             written = _commit(project, target)
         except BaseException:
+            if save_as:  # a failed Save As leaves the project where it was
+                project.folder, paths, project._track_saved = before
+                for ref in project.media.values():
+                    ref.path, ref.abs_path = paths.get(ref.id, (ref.path, ref.abs_path))
             if lock is not None:
                 lock.release()
             raise
@@ -227,14 +233,39 @@ def _read_index_quietly(folder: Path) -> dict:
 
 # ---- load -------------------------------------------------------------------------------------
 
+# What AV Studio writes, deletes and rotates inside a project folder: each must be the project's own,
+# not a link — a project from elsewhere with ``tracks -> ~/data`` would have a save delete files there.
+_OWN_FILES = (PROJECT_FILE, LOCK_FILE)
+_OWN_FOLDERS = (TRACKS_DIR, AUTOSAVE_DIR, CACHE_DIR, MODELS_DIR)
+
+
+def check_own_entries(folder: Path) -> None:
+    """Refuse a project whose own files or folders (or the folders one level inside its cache) are
+    links, or a file where a folder belongs."""
+    def refuse(p: Path, what: str) -> ProjectError:
+        return ProjectError(f"{p} is {what}, not the project's own; AV Studio writes and deletes there, so it "
+                            f"keeps them inside the project. Remove it (a cache is rebuilt) and open the project "
+                            "again.", path=str(p))
+    entries = [(folder / n, False) for n in _OWN_FILES] + [(folder / n, True) for n in _OWN_FOLDERS]
+    cache = folder / CACHE_DIR
+    if cache.is_dir() and not cache.is_symlink():
+        entries += [(p, True) for p in cache.iterdir() if p.is_symlink() or p.is_dir()]
+    for p, is_folder in entries:
+        if p.is_symlink():
+            raise refuse(p, f"a link to {excerpt(os.path.realpath(p), 200)}")
+        if p.exists() and (p.is_dir() != is_folder or not (p.is_dir() or p.is_file())):
+            raise refuse(p, "a file where a folder belongs" if is_folder else "not a plain file")
+
+
 def read_document(folder: Path) -> tuple[dict, bytes]:
     """project.json parsed, migrated to the current schema and validated; and its bytes."""
     pj = folder / PROJECT_FILE
     try:
         if not folder.is_dir():
             raise ProjectError(f"The project {folder} does not exist (or is not a folder).", path=str(folder))
-        if not pj.exists():
+        if not pj.exists() and not pj.is_symlink():
             raise ProjectError(f"{folder} is not an AV Studio project: it has no {PROJECT_FILE}.", path=str(folder))
+        check_own_entries(folder)
     except OSError as exc:
         raise user_os_error(exc, "open the project", folder, cls=ProjectError) from exc
     data = read_limited(pj, "project file", document.PROJECT_JSON_LIMIT)
@@ -260,18 +291,50 @@ def read_document(folder: Path) -> tuple[dict, bytes]:
 
 def load_project(folder: str | os.PathLike, *, media_root: str | os.PathLike | None = None) -> Project:
     """Load a project folder. ``media_root`` (for autosave copies) is the folder media paths are
-    relative to; by default the project folder itself."""
+    relative to; by default the project folder itself.
+
+    What an interrupted save left is tidied (pending files rolled forward or removed) only when no
+    other process is saving now — a reader (a training run, an export) that tidied beside a live
+    save would delete its files. A load that races such a save reads again."""
     folder = Path(folder)
+    for attempt in range(LOAD_TRIES):
+        try:
+            lock = acquire(folder, "AV Studio, reading after an interrupted save") if folder.is_dir() else None
+        except ProjectLockedError:
+            lock = None  # another process is saving or holds the project: read, touch nothing
+        try:
+            return _load(folder, media_root, tidy=lock is not None)
+        except ProjectError:
+            if lock is not None or attempt == LOAD_TRIES - 1 or not _changed_since(folder):
+                raise
+            time.sleep(0.1)  # a save committed while we read: its files are in place in a moment
+        finally:
+            if lock is not None:
+                lock.release()
+    raise AssertionError("unreachable")
+
+
+def _changed_since(folder: Path) -> bool:
+    """project.json differs from the one this thread's last attempt read (a save committed meanwhile)."""
+    try:
+        return sha256(read_limited(folder / PROJECT_FILE, "project file", document.PROJECT_JSON_LIMIT)) \
+            != _LAST_READ.digest
+    except UserError:
+        return False
+
+
+def _load(folder: Path, media_root, *, tidy: bool) -> Project:
     doc, data = read_document(folder)
+    _LAST_READ.digest = sha256(data)
     project = Project(str(doc.get("name") or folder.stem), Path(media_root) if media_root else folder)
     for m in doc.get("media", []):
         ref = MediaRef.from_json(m)
         project.media[ref.id] = ref
     project.settings = doc.get("settings", {})
-    tracks_index = doc.get("tracks", {})
-    for tid, entry in tracks_index.items():
-        project.tracks[tid] = _load_track(folder, tid, entry)
-    _tidy(folder)
+    for tid, entry in doc.get("tracks", {}).items():
+        project.tracks[tid] = _load_track(folder, tid, entry, tidy)
+    if tidy:
+        _tidy(folder)
     project.mark_saved()
     project.saved_at = doc.get("saved_at") if isinstance(doc.get("saved_at"), str) else None
     project.disk_digest = sha256(data)
@@ -292,32 +355,33 @@ def _tidy(folder: Path) -> None:
         pass
 
 
-def _track_data(final: Path, expected: str | None) -> bytes | None:
+def _track_data(final: Path, expected: str | None, roll_forward: bool) -> bytes | None:
     """The committed bytes of a track file: the file itself, or its pending twin when a save was
-    killed after the commit point (rolled forward when the folder is writable)."""
-    data = read_limited(final, "track file", TRACK_FILE_LIMIT) if final.exists() else None
+    killed after the commit point (rolled forward when we may tidy and the folder is writable)."""
+    data = read_limited(final, "track file", ARRAY_FILE_LIMIT) if final.exists() else None
     if data is not None and (not expected or sha256(data) == expected):
         return data
     pending = final.with_name(final.name + PENDING_SUFFIX)
     if pending.exists():
-        pdata = read_limited(pending, "track file", TRACK_FILE_LIMIT)
+        pdata = read_limited(pending, "track file", ARRAY_FILE_LIMIT)
         if not expected or sha256(pdata) == expected:
             try:
-                os.replace(pending, final)
-                fsync_dir(final.parent)
+                if roll_forward:
+                    os.replace(pending, final)
+                    fsync_dir(final.parent)
             except OSError:
                 pass  # a read-only project: use the pending bytes, leave the files
             return pdata
     return data
 
 
-def _load_track(folder: Path, tid: str, entry: dict) -> Track:
+def _load_track(folder: Path, tid: str, entry: dict, tidy: bool) -> Track:
     kind, meta, name = entry["kind"], dict(entry.get("meta", {})), str(entry.get("name", ""))
     arrays: dict = {}
     if entry.get("file"):
         final = document.inside(folder, entry["file"], folder / PROJECT_FILE, "track file")
         expected = entry.get("sha256")
-        data = _track_data(final, expected)
+        data = _track_data(final, expected, tidy)
         if data is None:
             raise ProjectError(
                 f"The track file {final} is missing, so the {kind} track '{name or tid}' cannot be "
@@ -334,100 +398,6 @@ def _load_track(folder: Path, tid: str, entry: dict) -> Track:
         raise ProjectError(
             f"The {excerpt(kind)} track '{excerpt(name or tid)}' of {folder} is invalid: "
             f"{excerpt(str(exc), 200)}.", path=str(folder)) from exc
-
-
-# ---- autosave & recovery ------------------------------------------------------------------------
-
-def _write_autosave(project: Project, root: Path) -> Path:
-    tmp = root / f"{TEMP_PREFIX}{uuid.uuid4().hex[:8]}"
-    (tmp / TRACKS_DIR).mkdir(parents=True)
-    entries = {}
-    for tid, track in project.tracks.items():
-        entry = track.index_entry()
-        if track.schema:
-            data = track_bytes(track)
-            entry["file"], entry["sha256"] = f"{TRACKS_DIR}/{document.check_id(tid, 'track id', root)}.npz", sha256(data)
-            atomic_write_bytes(tmp / entry["file"], data)
-        entries[tid] = entry
-    now = datetime.now(timezone.utc)
-    doc = _document(project, entries, now.isoformat())
-    doc["autosave_of_revision"] = project.revision
-    atomic_write_bytes(tmp / PROJECT_FILE, _document_bytes(doc))
-    final = root / now.strftime(AUTOSAVE_STAMP)
-    os.replace(tmp, final)  # the copy appears whole or not at all
-    fsync_dir(root)
-    return final
-
-
-def autosave_project(project: Project, *, keep: int = AUTOSAVE_KEEP) -> Path:
-    """Write a self-contained copy to ``autosave/<stamp>/`` and keep the newest ``keep`` copies.
-    Never touches the project's own files."""
-    if project.folder is None:
-        raise ProjectError("An unsaved project cannot be autosaved: save it once first.")
-    root = Path(project.folder) / AUTOSAVE_DIR
-    try:
-        root.mkdir(exist_ok=True)  # never re-creates a project folder that was moved away
-        remove_temp_files(root)
-        final = _write_autosave(project, root)
-        copies = list_autosaves(project.folder)
-        for old in copies[keep:] if keep > 0 else copies:
-            # Renamed out of the list first: a kill halfway through deleting a copy must not leave a
-            # half-deleted one that recovery would offer.
-            doomed = root / f"{TEMP_PREFIX}{uuid.uuid4().hex[:8]}"
-            os.replace(old, doomed)
-            shutil.rmtree(doomed, ignore_errors=True)
-    except OSError as exc:
-        raise user_os_error(exc, "autosave into", root, cls=ProjectError) from exc
-    return final
-
-
-def list_autosaves(folder: str | os.PathLike) -> list[Path]:
-    """The project's autosave copies, newest first (only folders AV Studio named; nothing else there counts)."""
-    root = Path(folder) / AUTOSAVE_DIR
-    try:
-        if not root.is_dir():
-            return []
-        return sorted((p for p in root.iterdir() if _AUTOSAVE_NAME.fullmatch(p.name) and p.is_dir()
-                       and not p.is_symlink() and (p / PROJECT_FILE).is_file()), reverse=True)
-    except OSError:
-        return []
-
-
-def autosave_time(copy: Path) -> datetime:
-    return datetime.strptime(copy.name, AUTOSAVE_STAMP)
-
-
-def _saved_at(folder: Path) -> str:
-    try:
-        value = json.loads(read_limited(folder / PROJECT_FILE, "project file", document.PROJECT_JSON_LIMIT))["saved_at"]
-        return value if isinstance(value, str) else ""
-    except (UserError, ValueError, KeyError, TypeError, RecursionError):
-        return ""
-
-
-def find_recovery(folder: str | os.PathLike) -> Path | None:
-    """The newest autosave copy that is newer than the last save, if any (offered on open)."""
-    folder = Path(folder)
-    saved_at = _saved_at(folder)
-    for copy in list_autosaves(folder):
-        copy_at = _saved_at(copy)
-        if copy_at:  # an unreadable copy is passed over for the next one
-            return copy if copy_at > saved_at else None
-    return None
-
-
-def recover_project(folder: str | os.PathLike, copy: str | os.PathLike) -> Project:
-    """Load an autosave copy as the project in ``folder``; it is unsaved until the user saves."""
-    folder = Path(folder)
-    project = load_project(copy, media_root=folder)
-    project.folder = folder
-    project._track_saved.clear()
-    project.touch()
-    try:  # saving the recovered work replaces the project.json it was recovered over
-        project.disk_digest = sha256(read_limited(folder / PROJECT_FILE, "project file", document.PROJECT_JSON_LIMIT))
-    except UserError:
-        project.disk_digest = None
-    return project
 
 
 def new_project_folder(path: str | os.PathLike) -> Path:

@@ -14,14 +14,33 @@ from pathlib import Path
 
 import numpy as np
 
+from avstudio.core.atomic import atomic_write_bytes
 from avstudio.core.errors import ProjectError
+from avstudio.core.files import read_limited
 from avstudio.core.tracks import Track
 
 
-def track_bytes(track: Track) -> bytes:
+ARRAY_FILE_LIMIT = 4 << 30  # a two-hour face track is 1.2 GB
+
+
+def arrays_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     buf = io.BytesIO()
-    np.savez(buf, **track.arrays)
+    np.savez(buf, **arrays)
     return buf.getvalue()
+
+
+def track_bytes(track: Track) -> bytes:
+    return arrays_bytes(track.arrays)
+
+
+def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """An archive of arrays (a cache beside the tracks) written whole under its name."""
+    atomic_write_bytes(path, arrays_bytes(arrays))
+
+
+def read_array_file(path: Path, what: str = "array file") -> dict[str, np.ndarray]:
+    """The arrays of an archive this app wrote, read bounded and checked like a track file."""
+    return read_arrays(read_limited(path, what, ARRAY_FILE_LIMIT), path)
 
 
 def sha256(data: bytes) -> str:

@@ -174,6 +174,7 @@ def train_loop(run: Run, steps: Steps, handle=None, rank: int = 0) -> Iterator[P
     if rank == 0:
         with disk_writes(folder.path, folder):
             folder.path.mkdir(parents=True, exist_ok=True)
+            folder.check_own_files()
             remove_temp_files(folder.path)  # a checkpoint half-written when a run was killed
             if not run.resumed and folder.losses_file.exists():
                 folder.losses_file.unlink()

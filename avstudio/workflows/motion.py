@@ -27,7 +27,7 @@ def retarget_stats(project: Project, *, overrides: dict | None = None, reset: bo
     src = project.require_track("source", "pose")
     tgt = project.require_track("target", "pose")
     stats = {"source": clip_stats(*body25(src)).to_json(), "target": clip_stats(*body25(tgt)).to_json()}
-    saved = {} if reset else project.settings.get("retarget", {}).get("overrides", {})
+    saved = {} if reset else (project.settings.get("retarget") or {}).get("overrides") or {}
     # Overrides persist until the user resets them: e.g. {"target.far_y": 400}.
     merged_over = {**saved, **(overrides or {})}
     for key, value in merged_over.items():  # saved ones too: a project file may hold anything

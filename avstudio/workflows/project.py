@@ -14,7 +14,7 @@ from typing import Iterator
 
 import numpy as np
 
-from avstudio.core import roles
+from avstudio.core import document, roles
 from avstudio.core.edits import SetMedia
 from avstudio.core.errors import MediaError, ProjectError
 from avstudio.core.files import excerpt, user_os_error
@@ -113,6 +113,8 @@ def create_project(folder: str | os.PathLike, *, source=None, target=None, sourc
         raise user_os_error(exc, "create", folder, cls=ProjectError) from exc
     if exists:
         raise ProjectError(f"{folder} already is a project. Open it, or choose another name.", path=str(folder))
+    if name is not None and (not name.strip() or len(name) > document.MAX_NAME):
+        raise ProjectError(f"A project's name is 1 to {document.MAX_NAME} characters; got {len(name)}.")
     project = Project(name or folder.stem, folder)
     for role, path in ((roles.SOURCE, source), (roles.TARGET, target), (roles.SOURCE_VOICE, source_voice),
                        (roles.TARGET_VOICE, target_voice)):

@@ -18,11 +18,12 @@ from typing import Iterator
 import numpy as np
 
 from avstudio.analysis.voice import world
-from avstudio.core import layers, roles
+from avstudio.core import document, layers, roles
 from avstudio.core.edits import CompoundEdit, ReplaceTrack
 from avstudio.core.errors import ProjectError, UserError
 from avstudio.core.progress import Progress
 from avstudio.core.project import Project
+from avstudio.core.trackfile import read_array_file, write_arrays
 from avstudio.core.tracks import AudioTrack, F0Track, FeatureTrack
 from avstudio.workflows.operation import Operation, Runs, folder_of, needs_project_folder, needs_saved_project
 
@@ -82,11 +83,7 @@ def analyse_job(path: str, clip: str, media_id: str, method: str = "harvest", sa
     cache_file = None
     if cache_folder is not None:
         rel = f"cache/world/{cache_key}.npz"
-        target = Path(cache_folder) / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".tmp-{cache_key}.npz")
-        np.savez(tmp, sp=w.sp.astype(np.float32), ap=w.ap.astype(np.float32))
-        tmp.replace(target)
+        write_arrays(Path(cache_folder) / rel, {"sp": w.sp.astype(np.float32), "ap": w.ap.astype(np.float32)})
         cache_file = rel
     return VoiceAnalysis(clip, media_id, method, sample_rate, w.f0.astype(np.float32),
                          world.encode_sp(w.sp, sample_rate, n_mcep).astype(np.float32),
@@ -149,14 +146,14 @@ def spectra(project: Project, clip: str) -> tuple[np.ndarray, np.ndarray, int, b
     fs = int(f0.meta["sample_rate"])
     rel = f0.meta.get("world_cache")
     if rel and project.folder is not None:
-        p = Path(project.folder) / rel
         try:
-            with np.load(p, allow_pickle=False) as z:
-                sp, ap = z["sp"].astype(np.float64), z["ap"].astype(np.float64)
+            p = document.inside(Path(project.folder), rel, f0.name or f0.id, "analysis cache")
+            arrays = read_array_file(p, "WORLD analysis cache")
+            sp, ap = arrays["sp"].astype(np.float64), arrays["ap"].astype(np.float64)
             if len(sp) == f0.length:
                 return sp, ap, fs, True
-        except (OSError, KeyError, ValueError):
-            pass  # missing or damaged cache: decode from the tracks below
+        except (UserError, KeyError):
+            pass  # missing, damaged or out-of-place cache: decode from the tracks below
     tr = voice_tracks(project, clip)
     if tr[layers.MCEP] is None or tr[layers.AP] is None:
         raise ProjectError(f"The {roles.label(clip)}'s spectral tracks are missing: analyse the voice again.",
@@ -288,10 +285,8 @@ def convert_job(project_path: str, model_id: str, clip: str = roles.SOURCE_VOICE
     key = hashlib.sha1(f"{model_id}|{f0_track.id}".encode() + effective_f0(f0_track).tobytes()).hexdigest()[:12]
     folder = Path(project_path)
     rel_cache = f"cache/world/converted-{key}.npz"
-    (folder / "cache" / "world").mkdir(parents=True, exist_ok=True)
-    tmp = folder / "cache" / "world" / f".tmp-{key}.npz"
-    np.savez(tmp, sp=world.decode_sp(conv.mcep, fs).astype(np.float32), ap=ap_full.astype(np.float32))
-    tmp.replace(folder / rel_cache)
+    write_arrays(folder / rel_cache, {"sp": world.decode_sp(conv.mcep, fs).astype(np.float32),
+                                      "ap": ap_full.astype(np.float32)})
     wav = write_audio(folder / "cache" / "audio" / f"converted-{key}.wav", Audio(conv.samples, fs))
     result = VoiceAnalysis(CONVERTED, f0_track.meta.get("media_id", ""), f"converted:{model_id}", fs, conv.f0,
                            conv.mcep, conv.ap_coded, rel_cache, conv.warnings)

@@ -5,7 +5,8 @@ import sys
 
 import numpy as np
 
-from avstudio.core.store import autosave_project, load_project, save_project
+from avstudio.core.autosave import autosave_project
+from avstudio.core.store import load_project, save_project
 from avstudio.core.tracks import Flag, PoseTrack
 
 folder = sys.argv[1]

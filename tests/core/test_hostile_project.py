@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 
 from avstudio.cli import main
+from avstudio.core.autosave import autosave_project, find_recovery, list_autosaves
 from avstudio.core.errors import ProjectError
 from avstudio.core.lock import ProjectLockedError, acquire
-from avstudio.core.store import (ProjectChangedError, autosave_project, find_recovery, list_autosaves, load_project,
-                                 save_project)
+from avstudio.core.store import ProjectChangedError, load_project, save_project
 from avstudio.core.trackfile import sha256
 
 from tests.conftest import media
@@ -295,3 +295,115 @@ def test_a_killed_cache_build_leaves_nothing_behind_the_next_one(tmp_path):
     with atomic_folder(cache / "frames") as tmp:
         (tmp / "x.npy").write_bytes(b"1")
     assert not orphan.exists() and alive.exists() and (cache / "frames" / "x.npy").is_file()
+
+
+@pytest.mark.parametrize("name", ["tracks", "autosave", "cache", "models", ".avstudio-lock", "cache/world"])
+def test_a_project_whose_own_folders_are_links_is_refused_and_nothing_outside_changes(tmp_path, name):
+    folder = saved(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.npz").write_bytes(b"keep")
+    (outside / "victim.txt").write_text("keep")
+    link = folder / name
+    if link.exists():
+        shutil.rmtree(link) if link.is_dir() else link.unlink()
+    link.parent.mkdir(exist_ok=True)
+    link.symlink_to(outside / "victim.txt" if name.startswith(".") else outside)
+    with pytest.raises(ProjectError, match="a link to"):
+        load_project(folder)
+    acquire(folder, "the AV Studio editor").release()  # the editor locks before it loads: never through a link
+    assert sorted(p.name for p in outside.iterdir()) == ["precious.npz", "victim.txt"]
+    assert (outside / "victim.txt").read_text() == "keep" and (outside / "precious.npz").read_bytes() == b"keep"
+
+
+HOLDER = ("import sys, time\nfrom avstudio.core.lock import acquire\nl = acquire(sys.argv[1], 'a save')\n"
+          "print('held', flush=True)\ntime.sleep(60)")
+
+
+def test_a_reader_beside_a_live_save_touches_none_of_its_files(tmp_path):
+    """A training run or an export loads the project while the editor saves: it must not delete the
+    save's pending files (that made the project unloadable), and it reads the committed bytes."""
+    folder = saved(tmp_path)
+    p = load_project(folder)
+    pose = p.tracks_of("pose")[0]
+    pose.points[:] = 5
+    p.mark_track_changed(pose.id)
+    save_project(p)
+    final = folder / "tracks" / f"{pose.id}.npz"
+    pending = final.with_name(final.name + ".pending")
+    final.rename(pending)  # the save is between its commit and its renames
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder)], stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, PYTHONPATH=str(REPO)))
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        q = load_project(folder)
+        assert (q.tracks[pose.id].points == 5).all()
+        assert pending.is_file() and not final.exists()  # untouched: the saving process renames it
+    finally:
+        holder.kill()
+        holder.wait()
+    load_project(folder)  # nobody saving now: the interrupted save is completed
+    assert final.is_file() and not pending.exists()
+
+
+def test_a_failed_save_as_leaves_the_project_where_it_was(tmp_path, monkeypatch):
+    import avstudio.core.store as store
+
+    folder = saved(tmp_path)
+    p = load_project(folder)
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(store, "_commit", full)
+    with pytest.raises(ProjectError, match="disk is full"):
+        save_project(p, tmp_path / "copy.avproj")
+    monkeypatch.undo()
+    assert p.folder == folder
+    p.settings["after"] = 1
+    p.touch()
+    save_project(p)
+    assert load_project(folder).settings["after"] == 1
+
+
+def test_recovered_work_does_not_overwrite_a_save_made_after_its_autosave(tmp_path):
+    from avstudio.core.autosave import recover_project
+
+    folder = saved(tmp_path)
+    mine = load_project(folder)
+    mine.settings["mine"] = 1
+    mine.touch()
+    copy = autosave_project(mine)
+    theirs = load_project(folder)  # another process saves after the autosave (no lock on this disk)
+    theirs.settings["theirs"] = 1
+    save_project(theirs)
+    recovered = recover_project(folder, copy)
+    with pytest.raises(ProjectChangedError):
+        save_project(recovered)
+    assert load_project(folder).settings["theirs"] == 1
+
+
+def test_names_and_settings_the_app_refuses_to_read_are_refused_when_written(tmp_path):
+    from avstudio.workflows.project import create_project
+
+    with pytest.raises(ProjectError, match="name"):
+        create_project(tmp_path / "n.avproj", source=media("body/vtest_walker_crop.mp4"), name="n" * 300)
+    folder = saved(tmp_path)
+    rewrite(folder, lambda doc: doc["settings"].update(retarget=None))
+    with pytest.raises(ProjectError, match="retarget"):
+        load_project(folder)
+
+
+def test_a_model_whose_training_files_are_links_is_refused(tmp_path):
+    from avstudio.core.models import RunFolder
+
+    run = RunFolder(tmp_path / "models" / "m")
+    run.path.mkdir(parents=True)
+    (tmp_path / "bashrc").write_text("keep\n")
+    run.losses_file.symlink_to(tmp_path / "bashrc")
+    with pytest.raises(ProjectError, match="link"):
+        run.check_own_files()
+    assert run.losses() == []
+    run.losses_file.unlink()
+    run.losses_file.write_text('{"step": 1, "g": 2.0}\nnot json\n{"step": "x"}\n{"step": 2, "g": NaN}\n')
+    assert [r["step"] for r in run.losses()] == [1, 2]
+    assert (tmp_path / "bashrc").read_text() == "keep\n"

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from avstudio.core.autosave import autosave_project, find_recovery, list_autosaves, recover_project
 from avstudio.core.errors import MissingMediaError, ProjectError, SchemaError
 from avstudio.core.project import Project
-from avstudio.core.store import (SCHEMA_VERSION, autosave_project, find_recovery, list_autosaves, load_project,
-                                 recover_project, save_project)
+from avstudio.core.store import SCHEMA_VERSION, load_project, save_project
 from avstudio.core.tracks import AudioTrack, F0Track, Flag, PoseTrack
 
 from tests.conftest import media

@@ -174,9 +174,36 @@ def analyze(x: np.ndarray, fs: int, method: str = "harvest", *, spectra: bool = 
     return World(f0, np.concatenate([r[1] for r in results]), np.concatenate([r[2] for r in results]), fs)
 
 
+MIN_FS, MAX_FS = 8000, 96000  # pyworld aborts or corrupts memory on rates it was not built for
+
+
+def _check_rate(fs) -> int:
+    if isinstance(fs, bool) or not isinstance(fs, (int, np.integer)) or not MIN_FS <= fs <= MAX_FS:
+        raise UserError(f"The voice's sample rate is {fs!r}; WORLD works at {MIN_FS}–{MAX_FS} Hz. The project's "
+                        "voice tracks were altered or damaged: analyse the voice again.")
+    return int(fs)
+
+
+def _check_frames(array: np.ndarray, what: str, width: int | None = None, below: int | None = None) -> None:
+    """What WORLD's C code takes without a crash: 2-D, finite, and as wide as the rate makes it (exactly
+    ``width``, or fewer than ``below`` columns); anything else would abort or corrupt memory."""
+    ok = array.ndim == 2 and np.isfinite(array).all() and (width is None or array.shape[1] == width) \
+        and (below is None or 2 <= array.shape[1] < below)
+    if not ok:
+        raise UserError(f"The voice's {what} has the shape {array.shape} or non-finite values, which WORLD cannot "
+                        "take at this sample rate. The project's voice data was altered or damaged: analyse the "
+                        "voice again.")
+
+
 def synthesize(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, fs: int,
                frame_period: float = FRAME_PERIOD_MS) -> np.ndarray:
     """WORLD synthesis → float32 samples. Unvoiced frames (f0 0) are synthesized from noise."""
+    bins = fft_size(_check_rate(fs)) // 2 + 1
+    _check_frames(sp, "spectral envelope", bins)
+    _check_frames(ap, "aperiodicity", bins)
+    if not len(sp) == len(ap) == len(f0):
+        raise UserError(f"The voice's pitch ({len(f0)} frames) and spectra ({len(sp)}, {len(ap)}) differ in length: "
+                        "analyse the voice again.")
     f0 = np.ascontiguousarray(np.where(np.isfinite(f0) & (f0 > 0), f0, 0.0), np.float64)
     y = _pyworld().synthesize(f0, np.ascontiguousarray(sp, np.float64), np.ascontiguousarray(ap, np.float64), fs,
                       frame_period)
@@ -193,7 +220,9 @@ def encode_sp(sp: np.ndarray, fs: int, dims: int = N_MCEP) -> np.ndarray:
 
 
 def decode_sp(mcep: np.ndarray, fs: int) -> np.ndarray:
-    return _pyworld().decode_spectral_envelope(np.ascontiguousarray(mcep, np.float64), fs, fft_size(fs))
+    size = fft_size(_check_rate(fs))
+    _check_frames(mcep, "mel-cepstrum", below=size // 2 + 1)
+    return _pyworld().decode_spectral_envelope(np.ascontiguousarray(mcep, np.float64), fs, size)
 
 
 def encode_ap(ap: np.ndarray, fs: int) -> np.ndarray:
@@ -201,4 +230,5 @@ def encode_ap(ap: np.ndarray, fs: int) -> np.ndarray:
 
 
 def decode_ap(coded: np.ndarray, fs: int) -> np.ndarray:
+    _check_frames(coded, "coded aperiodicity", _pyworld().get_num_aperiodicities(_check_rate(fs)))
     return _pyworld().decode_aperiodicity(np.ascontiguousarray(coded, np.float64), fs, fft_size(fs))

@@ -16,10 +16,10 @@ from PySide6.QtWidgets import QFileDialog, QMenu
 
 from avstudio.core import layers, roles
 from avstudio.core.errors import UserError
+from avstudio.core.autosave import autosave_project, autosave_time, find_recovery, recover_project
 from avstudio.core.lock import acquire
 from avstudio.core.project import Project
-from avstudio.core.store import (PROJECT_FILE, autosave_project, autosave_time, find_recovery, load_project,
-                                 new_project_folder, recover_project, save_project)
+from avstudio.core.store import PROJECT_FILE, load_project, new_project_folder, save_project
 from avstudio.gui.actions import ActionSpec
 from avstudio.gui.widgets.clip_view import AUDIO_SUFFIXES, VIDEO_SUFFIXES
 from avstudio.workflows import project as project_ops
@@ -101,9 +101,11 @@ class ProjectController(QObject):
             # Locked before it is read: another process changing it now would be refused a save later.
             lock = acquire(folder, EDITOR) if folder.is_dir() else None
             project = self._recover(folder) or load_project(folder)
-        except UserError as exc:
+        except BaseException as exc:
             if lock is not None:
                 lock.release()
+            if not isinstance(exc, UserError):
+                raise
             self.ctx.error("Cannot open the project", exc)
             return False
         project.lock = lock

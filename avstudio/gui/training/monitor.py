@@ -92,17 +92,17 @@ class TrainingMonitor(QWidget):
         self.sample_button.hide()
         self.metrics.setText("")
         self.metric_rows = []
-        if loss_log is not None and loss_log.is_file():
-            import json
-            for line in loss_log.read_text().splitlines():
-                row = json.loads(line)
+        if loss_log is not None:
+            from avstudio.core.models import RunFolder
+
+            for row in RunFolder(loss_log.parent).losses():
                 self._add(row["step"], {k: v for k, v in row.items() if k != "step"})
         self._enable(True)
 
     def _add(self, step: int, losses: dict) -> None:
         for name, value in losses.items():
-            if value is None or value <= 0:
-                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                continue  # a log row from elsewhere may hold anything; NaN is not > 0 either
             xs, ys = self.history.setdefault(name, ([], []))
             xs.append(step)
             ys.append(value)
