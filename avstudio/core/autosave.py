@@ -8,7 +8,6 @@ count as copies; an unreadable one is passed over for the next.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -19,7 +18,7 @@ from pathlib import Path
 from avstudio.core import document
 from avstudio.core.atomic import TEMP_PREFIX, atomic_write_bytes, fsync_dir, remove_temp_files
 from avstudio.core.errors import ProjectError, UserError
-from avstudio.core.files import read_limited, user_os_error
+from avstudio.core.files import read_json, user_os_error
 from avstudio.core.project import Project
 from avstudio.core.store import (AUTOSAVE_DIR, PROJECT_FILE, TRACKS_DIR, check_own_entries, document_bytes,
                                  load_project, project_document)
@@ -123,7 +122,7 @@ def recover_project(folder: str | os.PathLike, copy: str | os.PathLike) -> Proje
 
 def _read_json(folder: Path) -> dict:
     try:
-        doc = json.loads(read_limited(folder / PROJECT_FILE, "project file", document.PROJECT_JSON_LIMIT))
+        doc = read_json(folder / PROJECT_FILE, "project file", document.PROJECT_JSON_LIMIT)
         return doc if isinstance(doc, dict) else {}
-    except (UserError, ValueError, RecursionError):
+    except UserError:
         return {}

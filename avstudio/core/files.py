@@ -97,6 +97,21 @@ def read_limited(path, what: str, limit: int) -> bytes:
     return data
 
 
+def read_json(path, what: str, limit: int):
+    """The JSON document of a small file, read bounded by size and type (read_limited); a UserError
+    naming the file when it is not UTF-8 JSON or is nested beyond reason."""
+    import json
+
+    data = read_limited(path, what, limit)
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path} is not a readable {what}: not a text (UTF-8) JSON file.", path=str(path)) from exc
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
+        raise UserError(f"{path} is not a readable {what}: not valid JSON ({excerpt(str(exc), 120)}).", path=str(path),
+                        details=repr(exc)) from exc
+
+
 def excerpt(text: str, limit: int = 60) -> str:
     """A short, escaped piece of a file's text for a message (never a whole line of someone's file)."""
     text = text if len(text) <= limit else text[:limit] + "…"

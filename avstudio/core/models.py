@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from avstudio.core.errors import ProjectError, UserError
-from avstudio.core.files import KIB, MIB, excerpt, read_limited
+from avstudio.core.files import KIB, MIB, excerpt, read_json, read_limited
 
 MODELS = "models"
 LATEST = "latest.json"
@@ -72,17 +72,6 @@ def check_model_id(model_id: str) -> str:
         raise ProjectError(f"{model_id!r} cannot name a model: use letters, digits, spaces, '.', '_' or '-' "
                            "(up to 80, no folder separators).")
     return model_id
-
-
-def read_json(path: Path, what: str, limit: int):
-    """The JSON document of a small file, read bounded by size and type; a UserError naming the file
-    when it is not one (not a regular file, too large, not UTF-8 JSON, nested beyond reason)."""
-    data = read_limited(path, what, limit)
-    try:
-        return json.loads(data.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise UserError(f"{path} is not a readable {what} ({excerpt(str(exc))}).", path=str(path),
-                        details=repr(exc)) from exc
 
 
 def inside(path: Path, folder: Path) -> bool:

@@ -28,7 +28,7 @@ from safetensors.torch import load_file, save_file
 from avstudio.core import models
 from avstudio.core.atomic import TEMP_PREFIX, atomic_write_json, fsync_dir, remove_temp_files
 from avstudio.core.errors import UserError
-from avstudio.core.files import check_regular_file, excerpt, user_os_error
+from avstudio.core.files import check_regular_file, excerpt, read_json, user_os_error
 from avstudio.core.models import CONFIG, VOICE, WEIGHTS, RunFolder, check_model_id, model_kind
 from avstudio.ml import schema
 
@@ -187,7 +187,7 @@ def _checkpoint_folder(p: Path) -> Path:
 def read_document(p: Path) -> dict:
     """The checked config document of checkpoint folder ``p`` (its weights not read yet)."""
     where = p / CONFIG
-    doc = models.read_json(where, "model config", models.CONFIG_LIMIT)
+    doc = read_json(where, "model config", models.CONFIG_LIMIT)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise UserError(f"{p} is not an AV Studio model checkpoint.", path=str(p))
     if doc.get("version") != VERSION:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from avstudio.core import models
+from avstudio.core.files import read_json
 from avstudio.core.errors import UserError
 from avstudio.core.project import Project
 from avstudio.ml import schema
@@ -81,7 +82,7 @@ def _config_of(project: Project, model_id: str, checkpoint: str | None) -> dict:
     if not run.path.is_dir():
         raise UserError(f"The project has no trained model named {model_id}.", hint="train")
     folder = run.checkpoint_named(checkpoint) if checkpoint else run.latest_checked()
-    doc = models.read_json(folder / models.CONFIG, "model config", models.CONFIG_LIMIT)
+    doc = read_json(folder / models.CONFIG, "model config", models.CONFIG_LIMIT)
     if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
         raise UserError(f"{folder} has no training config. The checkpoint was altered.", path=str(folder))
     return doc["config"]

@@ -9,7 +9,6 @@ subject (the largest at first). Confidences are kept; c = 0 means not detected.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -19,7 +18,7 @@ import numpy as np
 
 from avstudio.core.atomic import atomic_write_json
 from avstudio.core.errors import UserError
-from avstudio.core.files import MIB, excerpt, read_limited, user_os_error
+from avstudio.core.files import MIB, excerpt, read_json, user_os_error
 from avstudio.core.tracks import Flag
 
 BODY25 = 25
@@ -80,17 +79,6 @@ def export_openpose(folder: str | os.PathLike, stem: str, body: tuple[np.ndarray
 MAX_FILE_BYTES = 4 * MIB
 # Coordinates are pixels: anything beyond this is no frame's (and would overflow float32 at 3.4e38).
 MAX_COORD = 1e6
-
-
-def _read_json(path: Path):
-    """The JSON of one frame's file, read bounded (size, type, nesting) with a message for each fault."""
-    data = read_limited(path, "OpenPose keypoint file", MAX_FILE_BYTES)
-    try:
-        return json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path} is not a text (UTF-8) JSON file.", path=str(path)) from exc
-    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than any keypoint file
-        raise UserError(f"{path} is not valid JSON ({excerpt(str(exc), 120)}).", path=str(path)) from exc
 
 
 def _keypoints(path: Path, kp: list) -> np.ndarray:
@@ -161,7 +149,7 @@ def import_openpose(folder: str | os.PathLike, frame_count: int) -> tuple[np.nda
     empty = 0
     prev_centre = None
     for i in sorted(files):
-        people = _parse_people(files[i], _read_json(files[i]))
+        people = _parse_people(files[i], read_json(files[i], "OpenPose keypoint file", MAX_FILE_BYTES))
         if not people:
             empty += 1
             continue
